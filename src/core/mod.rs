@@ -1,0 +1,16 @@
+//! The safe Rust core: nothing in here knows about C.
+
+pub mod connection;
+pub mod error;
+pub mod files;
+pub mod message;
+pub mod mutf7;
+pub mod options;
+pub mod reader;
+pub mod session;
+
+pub use error::{Error, Result};
+pub use message::{Address, Attachment, Message};
+pub use options::{Security, SessionOptions};
+pub use reader::ReadOptions;
+pub use session::{Credentials, Session};

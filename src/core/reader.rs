@@ -1,0 +1,213 @@
+//! The reading pipeline: listing the folder, planning fetch batches, and turning the server's
+//! FETCH answers into [`Message`]s.
+
+use std::collections::VecDeque;
+
+use imap::types::{Fetch, Flag};
+
+use super::message::{flags, Message};
+
+/// What to read and how.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Only messages without \Seen.
+    pub unread_only: bool,
+    /// Only headers, flags and size (no body).
+    pub headers_only: bool,
+    /// Set \Seen on each message read (otherwise reading never changes the server: BODY.PEEK).
+    pub mark_seen: bool,
+}
+
+/// First batch size: small, so that a host reading one message does not pay for many.
+pub const FIRST_BATCH: usize = 4;
+/// Largest number of messages in one FETCH.
+pub const MAX_BATCH: usize = 256;
+/// Byte budget of one batch (by RFC822.SIZE); a batch always holds at least one message.
+pub const BATCH_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A message known from the listing: its UID and announced size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed {
+    pub uid: u32,
+    pub size: u64,
+}
+
+/// State of one read iteration (read_first / read_next, or get_all).
+#[derive(Debug)]
+pub struct ReadIter {
+    pub opts: ReadOptions,
+    pending: VecDeque<Listed>,
+    ready: VecDeque<Message>,
+    next_batch: usize,
+}
+
+impl ReadIter {
+    /// An iteration over the listed messages, in the order given (ascending UID).
+    pub fn new(opts: ReadOptions, listed: Vec<Listed>) -> ReadIter {
+        ReadIter {
+            opts,
+            pending: listed.into(),
+            ready: VecDeque::new(),
+            next_batch: FIRST_BATCH,
+        }
+    }
+
+    /// The next message already fetched, if any.
+    pub fn pop_ready(&mut self) -> Option<Message> {
+        self.ready.pop_front()
+    }
+
+    /// True when nothing is left to fetch or hand out.
+    pub fn is_done(&self) -> bool {
+        self.ready.is_empty() && self.pending.is_empty()
+    }
+
+    /// Number of messages not yet handed out.
+    pub fn remaining(&self) -> usize {
+        self.ready.len() + self.pending.len()
+    }
+
+    /// Takes the next batch to fetch: it grows geometrically up to [`MAX_BATCH`] messages and
+    /// stays within [`BATCH_BYTES`] (but always holds one message).
+    pub fn take_batch(&mut self) -> Vec<Listed> {
+        let mut batch = Vec::new();
+        let mut bytes = 0u64;
+        while let Some(next) = self.pending.front() {
+            if batch.len() >= self.next_batch {
+                break;
+            }
+            if !batch.is_empty() && !self.opts.headers_only && bytes + next.size > BATCH_BYTES {
+                break;
+            }
+            bytes += next.size;
+            batch.extend(self.pending.pop_front());
+        }
+        self.next_batch = (self.next_batch * 2).min(MAX_BATCH);
+        batch
+    }
+
+    /// Stores the fetched messages of a batch, in the batch's UID order. Messages the server
+    /// did not return (expunged meanwhile) are skipped.
+    pub fn store_batch(&mut self, batch: &[Listed], mut fetched: Vec<Message>) {
+        fetched.sort_by_key(Message::uid);
+        for listed in batch {
+            if let Ok(i) = fetched.binary_search_by_key(&listed.uid, Message::uid) {
+                let m = std::mem::replace(&mut fetched[i], Message::from_raw(Vec::new()));
+                self.ready.push_back(m);
+            }
+        }
+    }
+}
+
+/// The FETCH items for reading messages with these options.
+pub fn fetch_query(opts: &ReadOptions) -> &'static str {
+    match (opts.headers_only, opts.mark_seen) {
+        (false, false) => "(UID FLAGS RFC822.SIZE BODY.PEEK[])",
+        (false, true) => "(UID FLAGS RFC822.SIZE BODY[])",
+        (true, false) => "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER])",
+        (true, true) => "(UID FLAGS RFC822.SIZE BODY[HEADER])",
+    }
+}
+
+/// The FETCH items for listing a folder.
+pub const LIST_QUERY: &str = "(UID FLAGS RFC822.SIZE)";
+
+/// Compresses ascending UIDs into an IMAP sequence set ("1:5,7,9:12").
+pub fn uid_set(uids: impl IntoIterator<Item = u32>) -> String {
+    let mut out = String::new();
+    let mut run: Option<(u32, u32)> = None;
+    let push = |out: &mut String, (a, b): (u32, u32)| {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if a == b {
+            out.push_str(&a.to_string());
+        } else {
+            out.push_str(&format!("{a}:{b}"));
+        }
+    };
+    for uid in uids {
+        run = match run {
+            Some((a, b)) if b.checked_add(1) == Some(uid) => Some((a, uid)),
+            Some(r) => {
+                push(&mut out, r);
+                Some((uid, uid))
+            }
+            None => Some((uid, uid)),
+        };
+    }
+    if let Some(r) = run {
+        push(&mut out, r);
+    }
+    out
+}
+
+/// Flag bits and keywords of a FETCH.
+pub fn flag_bits(list: &[Flag<'_>]) -> (u32, Vec<String>) {
+    let mut bits = 0;
+    let mut keywords = Vec::new();
+    for f in list {
+        match f {
+            Flag::Seen => bits |= flags::SEEN,
+            Flag::Answered => bits |= flags::ANSWERED,
+            Flag::Flagged => bits |= flags::FLAGGED,
+            Flag::Deleted => bits |= flags::DELETED,
+            Flag::Draft => bits |= flags::DRAFT,
+            Flag::Custom(k) => keywords.push(k.to_string()),
+            _ => {}
+        }
+    }
+    (bits, keywords)
+}
+
+/// A listing entry from a `UID FETCH ... (UID FLAGS RFC822.SIZE)` answer.
+pub fn listed_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Listed> {
+    let uid = f.uid?;
+    if opts.unread_only && f.flags().iter().any(|fl| *fl == Flag::Seen) {
+        return None;
+    }
+    Some(Listed {
+        uid,
+        size: u64::from(f.size.unwrap_or(0)),
+    })
+}
+
+/// A message from a FETCH answer to [`fetch_query`].
+pub fn message_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Message> {
+    let uid = f.uid?;
+    let (mut bits, keywords) = flag_bits(f.flags());
+    if opts.mark_seen {
+        // The server sets \Seen with BODY[]; not every server echoes the new FLAGS.
+        bits |= flags::SEEN;
+    }
+    let raw = if opts.headers_only { f.header() } else { f.body() };
+    let raw = raw.map(<[u8]>::to_vec).unwrap_or_default();
+    let size = f.size.map(u64::from).unwrap_or(raw.len() as u64);
+    Some(Message::new(uid, bits, keywords, size, raw, opts.headers_only))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets() {
+        assert_eq!(uid_set([1, 2, 3, 5, 7, 8, 10]), "1:3,5,7:8,10");
+        assert_eq!(uid_set([42]), "42");
+        assert_eq!(uid_set(Vec::<u32>::new()), "");
+        assert_eq!(uid_set([u32::MAX - 1, u32::MAX]), format!("{}:{}", u32::MAX - 1, u32::MAX));
+    }
+
+    #[test]
+    fn batches_grow_and_respect_bytes() {
+        let listed = (1..=1000).map(|uid| Listed { uid, size: 1000 }).collect();
+        let mut it = ReadIter::new(ReadOptions::default(), listed);
+        let sizes: Vec<usize> = (0..8).map(|_| it.take_batch().len()).collect();
+        assert_eq!(sizes, vec![4, 8, 16, 32, 64, 128, 256, 256]);
+        let big = vec![Listed { uid: 1, size: BATCH_BYTES }, Listed { uid: 2, size: 10 }];
+        let mut it = ReadIter::new(ReadOptions::default(), big);
+        assert_eq!(it.take_batch().len(), 1, "a batch over the byte budget holds one message");
+        assert_eq!(it.take_batch().len(), 1);
+        assert!(it.take_batch().is_empty());
+    }
+}

@@ -1,0 +1,455 @@
+//! An authenticated IMAP session: connecting securely, logging in, selecting a folder and
+//! reading messages.
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use zeroize::Zeroizing;
+
+use super::connection::{self, Transport};
+use super::error::{Error, Result};
+use super::message::Message;
+use super::mutf7;
+use super::options::{check_text, Security, SessionOptions};
+use super::reader::{self, Listed, ReadIter, ReadOptions};
+
+/// User name and secret (password or OAuth2 token). The secret is wiped from memory when
+/// dropped and never appears in errors or traces.
+pub struct Credentials {
+    pub user: String,
+    secret: Zeroizing<String>,
+}
+
+impl Credentials {
+    pub fn new(user: &str, secret: &str) -> Credentials {
+        Credentials {
+            user: user.to_string(),
+            secret: Zeroizing::new(secret.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("user", &self.user).field("secret", &"<redacted>").finish()
+    }
+}
+
+type Imap = imap::Session<Transport>;
+
+/// A logged-in session with one folder selected.
+pub struct Session {
+    imap: Imap,
+    /// A second handle on the TCP socket, to cut the connection without going through TLS.
+    socket: TcpStream,
+    opts: SessionOptions,
+    capabilities: HashSet<String>,
+    folder: String,
+    exists: u32,
+    iter: Option<ReadIter>,
+    /// Set once the connection is unusable; every later call fails with it.
+    broken: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("host", &self.opts.host)
+            .field("folder", &self.folder)
+            .finish()
+    }
+}
+
+/// Longest line accepted before TLS is up (greeting, CAPABILITY, STARTTLS answer).
+const PRE_TLS_LINE_MAX: usize = 64 * 1024;
+
+impl Session {
+    /// Connects, secures the connection, logs in and selects `opts.folder`.
+    pub fn open(opts: SessionOptions, creds: &Credentials) -> Result<Session> {
+        check_text("user name", &creds.user)?;
+        check_text("password", &creds.secret)?;
+        check_text("folder", &opts.folder)?;
+        if opts.host.is_empty() {
+            return Err(Error::Argument("server name is empty".into()));
+        }
+        let tcp = connection::connect_tcp(&opts)?;
+        let socket = tcp
+            .try_clone()
+            .map_err(|e| Error::Connect(format!("cannot use the socket: {e}")))?;
+        let transport = match opts.security {
+            Security::Tls => {
+                let connector = connection::tls_connector(&opts)?;
+                Transport::Tls(Box::new(connection::tls_handshake(&connector, &opts.host, tcp)?))
+            }
+            Security::StartTls => starttls(&opts, tcp)?,
+            Security::None => Transport::Plain(tcp),
+        };
+        let mut client = imap::Client::new(transport);
+        if opts.security != Security::StartTls {
+            let greeting = client.read_greeting().map_err(|e| Error::from_imap(e).context("reading the greeting"))?;
+            check_greeting(&greeting)?;
+        }
+        let caps = client
+            .capabilities()
+            .map_err(|e| Error::from_imap(e).context("CAPABILITY"))
+            .map(|c| capability_set(&c))?;
+        let imap = authenticate(client, &opts, creds, &caps)?;
+        let mut session = Session {
+            imap,
+            socket,
+            capabilities: HashSet::new(),
+            folder: String::new(),
+            exists: 0,
+            iter: None,
+            broken: None,
+            opts,
+        };
+        // Capabilities may change after login (RFC 3501 7.2.1); ask again.
+        session.capabilities = session.run(|imap| imap.capabilities().map(|c| capability_set(&c)), "CAPABILITY")?;
+        let folder = session.opts.folder.clone();
+        session.select(&folder, false)?;
+        Ok(session)
+    }
+
+    /// The options the session was opened with.
+    pub fn options(&self) -> &SessionOptions {
+        &self.opts
+    }
+
+    /// True when the server advertised that capability (case-insensitive, e.g. "MOVE").
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.capabilities.contains(&name.to_ascii_uppercase())
+    }
+
+    /// The selected folder (UTF-8).
+    pub fn current_folder(&self) -> &str {
+        &self.folder
+    }
+
+    /// Number of messages in the selected folder, as last reported by the server.
+    pub fn exists(&self) -> u32 {
+        self.exists
+    }
+
+    /// Selects a folder (read-only with EXAMINE); ends any running read iteration.
+    pub fn select(&mut self, folder: &str, read_only: bool) -> Result<()> {
+        check_text("folder", folder)?;
+        self.iter = None;
+        let encoded = mutf7::encode(folder);
+        let verb = if read_only { "EXAMINE" } else { "SELECT" };
+        let what = format!("{verb} {folder}");
+        let mailbox = self
+            .run(
+                |imap| if read_only { imap.examine(&encoded) } else { imap.select(&encoded) },
+                &what,
+            )
+            .map_err(not_found_if_missing)?;
+        self.exists = mailbox.exists;
+        self.folder = folder.to_string();
+        Ok(())
+    }
+
+    /// Starts a read iteration over the selected folder in ascending UID order and returns its
+    /// first message (None when there is none).
+    pub fn read_first(&mut self, opts: ReadOptions) -> Result<Option<Message>> {
+        self.iter = None;
+        let listed = self.list(&opts)?;
+        self.iter = Some(ReadIter::new(opts, listed));
+        self.read_next()
+    }
+
+    /// Continues the read iteration; None when it is over (or none was started).
+    pub fn read_next(&mut self) -> Result<Option<Message>> {
+        let Some(mut iter) = self.iter.take() else {
+            return Ok(None);
+        };
+        let result = self.next_from(&mut iter);
+        if !matches!(result, Ok(None)) {
+            self.iter = Some(iter);
+        }
+        result
+    }
+
+    /// Reads every message of the selected folder (with these options) at once, without
+    /// disturbing a running read iteration.
+    pub fn get_all(&mut self, opts: ReadOptions) -> Result<Vec<Message>> {
+        let listed = self.list(&opts)?;
+        let mut out = Vec::with_capacity(listed.len());
+        let mut iter = ReadIter::new(opts, listed);
+        while let Some(m) = self.next_from(&mut iter)? {
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    /// Logs out and closes the connection. Errors during LOGOUT are ignored: the session is
+    /// gone either way.
+    pub fn close(mut self) {
+        if self.broken.is_none() {
+            let _ = self.imap.logout();
+        }
+        let _ = self.socket.shutdown(std::net::Shutdown::Both);
+    }
+
+    fn next_from(&mut self, iter: &mut ReadIter) -> Result<Option<Message>> {
+        loop {
+            if let Some(m) = iter.pop_ready() {
+                return Ok(Some(m));
+            }
+            if iter.is_done() {
+                return Ok(None);
+            }
+            let batch = iter.take_batch();
+            let set = reader::uid_set(batch.iter().map(|l| l.uid));
+            let query = reader::fetch_query(&iter.opts);
+            let opts = iter.opts;
+            let fetched = self.run(
+                |imap| {
+                    imap.uid_fetch(&set, query).map(|fetches| {
+                        fetches
+                            .iter()
+                            .filter_map(|f| reader::message_from_fetch(f, &opts))
+                            .collect::<Vec<_>>()
+                    })
+                },
+                "UID FETCH",
+            )?;
+            iter.store_batch(&batch, fetched);
+        }
+    }
+
+    /// Lists the UIDs (and sizes) of the selected folder, ascending, filtered by the options.
+    fn list(&mut self, opts: &ReadOptions) -> Result<Vec<Listed>> {
+        let opts = *opts;
+        let result = self.run(
+            |imap| {
+                imap.uid_fetch("1:*", reader::LIST_QUERY).map(|fetches| {
+                    fetches
+                        .iter()
+                        .filter_map(|f| reader::listed_from_fetch(f, &opts))
+                        .collect::<Vec<_>>()
+                })
+            },
+            "UID FETCH 1:*",
+        );
+        let mut listed = match result {
+            Ok(l) => l,
+            // Some servers answer BAD/NO to "1:*" on an empty folder.
+            Err(Error::Server(_)) if self.exists == 0 => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        listed.sort_by_key(|l| l.uid);
+        listed.dedup_by_key(|l| l.uid);
+        Ok(listed)
+    }
+
+    /// Runs one exchange with the server, mapping its error, tracking EXISTS, and marking the
+    /// session broken when the connection cannot be trusted any more.
+    fn run<T>(&mut self, f: impl FnOnce(&mut Imap) -> imap::Result<T>, what: &str) -> Result<T> {
+        if let Some(reason) = &self.broken {
+            return Err(Error::Disconnected(format!(
+                "the connection was lost earlier ({reason}); close the session and start a new one"
+            )));
+        }
+        let result = f(&mut self.imap).map_err(|e| Error::from_imap(e).context(what));
+        for u in self.imap.take_all_unsolicited() {
+            match u {
+                imap::types::UnsolicitedResponse::Exists(n) => self.exists = n,
+                imap::types::UnsolicitedResponse::Expunge(_) => self.exists = self.exists.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if let Err(e) = &result {
+            if e.breaks_connection() {
+                self.broken = Some(e.message().to_string());
+                let _ = self.socket.shutdown(std::net::Shutdown::Both);
+            }
+        }
+        result
+    }
+}
+
+fn not_found_if_missing(e: Error) -> Error {
+    match e {
+        Error::Server(m) => {
+            let lower = m.to_ascii_lowercase();
+            if lower.contains("nonexistent") || lower.contains("exist") || lower.contains("not found") || lower.contains("unknown mailbox") {
+                Error::NotFound(m)
+            } else {
+                Error::Server(m)
+            }
+        }
+        other => other,
+    }
+}
+
+fn capability_set(caps: &imap::types::Capabilities) -> HashSet<String> {
+    use imap_proto::types::Capability;
+    caps.iter()
+        .map(|c| match c {
+            Capability::Imap4rev1 => "IMAP4REV1".to_string(),
+            Capability::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
+            Capability::Atom(a) => a.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+fn check_greeting(line: &[u8]) -> Result<()> {
+    let text = String::from_utf8_lossy(line);
+    let upper = text.to_ascii_uppercase();
+    if upper.starts_with("* OK") {
+        Ok(())
+    } else if upper.starts_with("* PREAUTH") {
+        Err(Error::Auth(
+            "server greeted with PREAUTH (already authenticated); imapmail only logs in itself".into(),
+        ))
+    } else if upper.starts_with("* BYE") {
+        Err(Error::Connect(format!("server refused the connection: {}", text.trim_end())))
+    } else {
+        Err(Error::Protocol(format!("not an IMAP greeting: {:?}", truncate(&text, 200))))
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
+}
+
+/// Upgrades a plain connection with STARTTLS, failing closed: nothing but CAPABILITY and
+/// STARTTLS is ever sent in plaintext, and nothing read before TLS is kept.
+fn starttls(opts: &SessionOptions, mut tcp: TcpStream) -> Result<Transport> {
+    let greeting = read_line_raw(&mut tcp).map_err(|e| e.context("STARTTLS: reading the greeting"))?;
+    let upper = String::from_utf8_lossy(&greeting).to_ascii_uppercase();
+    if upper.starts_with("* PREAUTH") {
+        return Err(Error::Tls(
+            "STARTTLS: server greeted with PREAUTH, so STARTTLS is impossible; refusing to continue in plaintext".into(),
+        ));
+    }
+    if !upper.starts_with("* OK") {
+        return Err(Error::Tls(format!(
+            "STARTTLS: unexpected greeting {:?}",
+            truncate(String::from_utf8_lossy(&greeting).trim_end(), 200)
+        )));
+    }
+    let caps = pre_tls_command(&mut tcp, "a0 CAPABILITY", "a0")?;
+    let offers_starttls = caps.iter().any(|line| {
+        let u = String::from_utf8_lossy(line).to_ascii_uppercase();
+        u.starts_with("* CAPABILITY") && u.split_ascii_whitespace().any(|w| w == "STARTTLS")
+    });
+    if !offers_starttls {
+        return Err(Error::Tls(
+            "STARTTLS: the server does not offer STARTTLS; refusing to log in without TLS".into(),
+        ));
+    }
+    pre_tls_command(&mut tcp, "a1 STARTTLS", "a1")?;
+    // Anything the server sent after its OK is discarded with the reader's buffer: the TLS
+    // handshake starts on a clean socket, and no pre-TLS data survives the upgrade.
+    let connector = connection::tls_connector(opts)?;
+    Ok(Transport::Tls(Box::new(connection::tls_handshake(&connector, &opts.host, tcp)?)))
+}
+
+/// Sends one pre-TLS command and reads up to its tagged answer, which must be OK.
+fn pre_tls_command(tcp: &mut TcpStream, command: &str, tag: &str) -> Result<Vec<Vec<u8>>> {
+    let what = format!("STARTTLS: {}", command.split_once(' ').map_or(command, |(_, c)| c));
+    tcp.write_all(format!("{command}\r\n").as_bytes())
+        .map_err(|e| Error::from_io(&e).context(&what))?;
+    let mut lines = Vec::new();
+    for _ in 0..1000 {
+        let line = read_line_raw(tcp).map_err(|e| e.context(&what))?;
+        let text = String::from_utf8_lossy(&line).to_string();
+        let mut words = text.split_ascii_whitespace();
+        if words.next() == Some(tag) {
+            return match words.next().map(str::to_ascii_uppercase).as_deref() {
+                Some("OK") => Ok(lines),
+                _ => Err(Error::Tls(format!("{what} failed: {}", truncate(text.trim_end(), 200)))),
+            };
+        }
+        if text.to_ascii_uppercase().starts_with("* BYE") {
+            return Err(Error::Disconnected(format!("{what}: {}", truncate(text.trim_end(), 200))));
+        }
+        lines.push(line);
+    }
+    Err(Error::Protocol(format!("{what}: too many lines")))
+}
+
+/// Reads one line byte by byte, so that nothing after it is consumed from the socket.
+fn read_line_raw(tcp: &mut TcpStream) -> Result<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match tcp.read(&mut byte) {
+            Ok(0) => return Err(Error::Disconnected("the server closed the connection".into())),
+            Ok(_) => {
+                line.push(byte[0]);
+                if byte[0] == b'\n' {
+                    return Ok(line);
+                }
+                if line.len() > PRE_TLS_LINE_MAX {
+                    return Err(Error::Protocol("line too long before TLS".into()));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::from_io(&e)),
+        }
+    }
+}
+
+struct PlainAuth<'a>(&'a Credentials);
+
+impl imap::Authenticator for PlainAuth<'_> {
+    type Response = Zeroizing<Vec<u8>>;
+    fn process(&self, _challenge: &[u8]) -> Self::Response {
+        let mut v = Zeroizing::new(Vec::new());
+        v.push(0);
+        v.extend_from_slice(self.0.user.as_bytes());
+        v.push(0);
+        v.extend_from_slice(self.0.secret.as_bytes());
+        v
+    }
+}
+
+struct XOAuth2<'a>(&'a Credentials);
+
+impl imap::Authenticator for XOAuth2<'_> {
+    type Response = Zeroizing<Vec<u8>>;
+    fn process(&self, challenge: &[u8]) -> Self::Response {
+        if !challenge.is_empty() {
+            // A challenge after the token is the server's JSON error: answer with an empty line
+            // so that it sends its tagged NO.
+            return Zeroizing::new(Vec::new());
+        }
+        Zeroizing::new(
+            format!("user={}\x01auth=Bearer {}\x01\x01", self.0.user, self.0.secret.as_str()).into_bytes(),
+        )
+    }
+}
+
+fn authenticate(
+    client: imap::Client<Transport>,
+    opts: &SessionOptions,
+    creds: &Credentials,
+    caps: &HashSet<String>,
+) -> Result<Imap> {
+    let (mechanism, result) = if opts.xoauth2 {
+        ("AUTHENTICATE XOAUTH2", client.authenticate("XOAUTH2", &XOAuth2(creds)))
+    } else if caps.contains("AUTH=PLAIN") {
+        ("AUTHENTICATE PLAIN", client.authenticate("PLAIN", &PlainAuth(creds)))
+    } else if caps.contains("LOGINDISABLED") {
+        return Err(Error::Auth(
+            "server disables LOGIN (LOGINDISABLED) and offers no AUTH=PLAIN".into(),
+        ));
+    } else {
+        ("LOGIN", client.login(&creds.user, creds.secret.as_str()))
+    };
+    result.map_err(|(e, _client)| match Error::from_imap(e) {
+        Error::Server(m) => Error::Auth(format!("server refused {mechanism}: {m}")),
+        other => other.context(mechanism),
+    })
+}
