@@ -393,7 +393,7 @@ mod tests {
     fn too_deep_mime_still_returns_the_message() {
         let mut raw = String::from("Subject: deep\r\n");
         for i in 0..150 {
-            raw.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"));
+            raw.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}z\r\n\r\n--b{i}z\r\n"));
         }
         raw.push_str("\r\nbottom\r\n");
         let m = Message::from_raw(raw.into_bytes());
