@@ -23,7 +23,7 @@ pub const FIRST_BATCH: usize = 4;
 /// Largest number of messages in one FETCH.
 pub const MAX_BATCH: usize = 256;
 /// Byte budget of one batch (by RFC822.SIZE); a batch always holds at least one message.
-pub const BATCH_BYTES: u64 = 16 * 1024 * 1024;
+pub const BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A message known from the listing: its UID and announced size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,10 @@ pub struct ReadIter {
     pending: VecDeque<Listed>,
     ready: VecDeque<Message>,
     next_batch: usize,
+    total: usize,
+    handed_out: usize,
+    /// The failure of a batch fetched ahead, reported once the ready messages are handed out.
+    error: Option<super::error::Error>,
 }
 
 impl ReadIter {
@@ -46,25 +50,54 @@ impl ReadIter {
     pub fn new(opts: ReadOptions, listed: Vec<Listed>) -> ReadIter {
         ReadIter {
             opts,
+            total: listed.len(),
             pending: listed.into(),
             ready: VecDeque::new(),
             next_batch: FIRST_BATCH,
+            handed_out: 0,
+            error: None,
         }
     }
 
     /// The next message already fetched, if any.
     pub fn pop_ready(&mut self) -> Option<Message> {
-        self.ready.pop_front()
+        let m = self.ready.pop_front();
+        if m.is_some() {
+            self.handed_out += 1;
+        }
+        m
+    }
+
+    /// Messages handed out so far.
+    pub fn handed_out(&self) -> u64 {
+        self.handed_out as u64
+    }
+
+    /// Messages in the iteration.
+    pub fn total(&self) -> u64 {
+        self.total as u64
+    }
+
+    /// True when a batch should be fetched ahead now: more is pending, no error is waiting,
+    /// and what is ready is at most one batch (so memory stays bounded).
+    pub fn wants_prefetch(&self) -> bool {
+        !self.pending.is_empty() && self.error.is_none() && self.ready.len() <= MAX_BATCH
+    }
+
+    /// Records the failure of a batch fetched ahead; no further batch is fetched.
+    pub fn set_error(&mut self, e: super::error::Error) {
+        self.pending.clear();
+        self.error = Some(e);
+    }
+
+    /// The recorded failure, once.
+    pub fn take_error(&mut self) -> Option<super::error::Error> {
+        self.error.take()
     }
 
     /// True when nothing is left to fetch or hand out.
     pub fn is_done(&self) -> bool {
-        self.ready.is_empty() && self.pending.is_empty()
-    }
-
-    /// Number of messages not yet handed out.
-    pub fn remaining(&self) -> usize {
-        self.ready.len() + self.pending.len()
+        self.ready.is_empty() && self.pending.is_empty() && self.error.is_none()
     }
 
     /// Takes the next batch to fetch: it grows geometrically up to [`MAX_BATCH`] messages and

@@ -36,11 +36,25 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-type Imap = imap::Session<Transport>;
+pub(crate) type Imap = imap::Session<Transport>;
+
+/// Called with (done, total) during long reads; returning true cancels.
+pub type ProgressCallback = Box<dyn FnMut(u64, u64) -> bool + Send>;
+
+/// Stack of the threads that fetch ahead: generous, since response parsing recurses.
+const PREFETCH_STACK: usize = 16 * 1024 * 1024;
+
+/// A batch being fetched on a library thread, which owns the connection meanwhile.
+struct Prefetch {
+    batch: Vec<Listed>,
+    worker: std::thread::JoinHandle<(Imap, Result<Vec<Message>>)>,
+}
 
 /// A logged-in session with one folder selected.
 pub struct Session {
-    imap: Imap,
+    /// The connection; None only while a prefetch thread owns it.
+    imap: Option<Imap>,
+    prefetch: Option<Prefetch>,
     /// A second handle on the TCP socket, to cut the connection without going through TLS.
     socket: TcpStream,
     opts: SessionOptions,
@@ -48,6 +62,7 @@ pub struct Session {
     folder: String,
     exists: u32,
     iter: Option<ReadIter>,
+    progress: Option<ProgressCallback>,
     /// Set once the connection is unusable; every later call fails with it.
     broken: Option<String>,
 }
@@ -96,12 +111,14 @@ impl Session {
             .map(|c| capability_set(&c))?;
         let imap = authenticate(client, &opts, creds, &caps)?;
         let mut session = Session {
-            imap,
+            imap: Some(imap),
+            prefetch: None,
             socket,
             capabilities: HashSet::new(),
             folder: String::new(),
             exists: 0,
             iter: None,
+            progress: None,
             broken: None,
             opts,
         };
@@ -132,10 +149,15 @@ impl Session {
         self.exists
     }
 
+    /// Sets (or clears) the progress callback used by `get_all` and the read iteration.
+    pub fn set_progress(&mut self, callback: Option<ProgressCallback>) {
+        self.progress = callback;
+    }
+
     /// Selects a folder (read-only with EXAMINE); ends any running read iteration.
     pub fn select(&mut self, folder: &str, read_only: bool) -> Result<()> {
         check_text("folder", folder)?;
-        self.iter = None;
+        self.end_iteration();
         let encoded = mutf7::encode(folder);
         let verb = if read_only { "EXAMINE" } else { "SELECT" };
         let what = format!("{verb} {folder}");
@@ -153,70 +175,169 @@ impl Session {
     /// Starts a read iteration over the selected folder in ascending UID order and returns its
     /// first message (None when there is none).
     pub fn read_first(&mut self, opts: ReadOptions) -> Result<Option<Message>> {
-        self.iter = None;
+        self.end_iteration();
         let listed = self.list(&opts)?;
         self.iter = Some(ReadIter::new(opts, listed));
         self.read_next()
     }
 
     /// Continues the read iteration; None when it is over (or none was started).
+    ///
+    /// Messages are fetched in growing batches; while the host works on one batch, the next
+    /// one is fetched and parsed on a library thread, so a read rarely waits for the network.
+    /// An error of a batch fetched ahead is returned after the messages already fetched.
     pub fn read_next(&mut self) -> Result<Option<Message>> {
-        let Some(mut iter) = self.iter.take() else {
-            return Ok(None);
-        };
-        let result = self.next_from(&mut iter);
-        if !matches!(result, Ok(None)) {
-            self.iter = Some(iter);
+        loop {
+            let Some(iter) = self.iter.as_mut() else {
+                return Ok(None);
+            };
+            if let Some(m) = iter.pop_ready() {
+                let (done, total) = (iter.handed_out(), iter.total());
+                self.start_prefetch();
+                if self.report_progress(done, total) {
+                    return Err(Error::Cancelled("cancelled by the progress callback".into()));
+                }
+                return Ok(Some(m));
+            }
+            if let Some(e) = iter.take_error() {
+                self.iter = None;
+                return Err(e);
+            }
+            if self.prefetch.is_some() {
+                self.settle();
+                continue;
+            }
+            if iter.is_done() {
+                self.iter = None;
+                return Ok(None);
+            }
+            let batch = iter.take_batch();
+            let opts = iter.opts;
+            match self.fetch_batch(&batch, opts) {
+                Ok(fetched) => {
+                    if let Some(iter) = self.iter.as_mut() {
+                        iter.store_batch(&batch, fetched);
+                    }
+                }
+                Err(e) => {
+                    self.iter = None;
+                    return Err(e);
+                }
+            }
         }
-        result
     }
 
     /// Reads every message of the selected folder (with these options) at once, without
     /// disturbing a running read iteration.
     pub fn get_all(&mut self, opts: ReadOptions) -> Result<Vec<Message>> {
+        self.settle();
+        let saved = self.iter.take();
+        let result = self.collect_all(opts);
+        self.end_iteration();
+        self.iter = saved;
+        result
+    }
+
+    fn collect_all(&mut self, opts: ReadOptions) -> Result<Vec<Message>> {
         let listed = self.list(&opts)?;
         let mut out = Vec::with_capacity(listed.len());
-        let mut iter = ReadIter::new(opts, listed);
-        while let Some(m) = self.next_from(&mut iter)? {
+        self.iter = Some(ReadIter::new(opts, listed));
+        while let Some(m) = self.read_next()? {
             out.push(m);
         }
         Ok(out)
     }
 
     /// Logs out and closes the connection. Errors during LOGOUT are ignored: the session is
-    /// gone either way.
+    /// gone either way. A fetch running ahead is cut off rather than waited for.
     pub fn close(mut self) {
+        if self.prefetch.is_some() {
+            let _ = self.socket.shutdown(std::net::Shutdown::Both);
+            self.settle();
+        }
         if self.broken.is_none() {
-            let _ = self.imap.logout();
+            if let Some(imap) = self.imap.as_mut() {
+                let _ = imap.logout();
+            }
         }
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
     }
 
-    fn next_from(&mut self, iter: &mut ReadIter) -> Result<Option<Message>> {
-        loop {
-            if let Some(m) = iter.pop_ready() {
-                return Ok(Some(m));
-            }
-            if iter.is_done() {
-                return Ok(None);
-            }
-            let batch = iter.take_batch();
-            let set = reader::uid_set(batch.iter().map(|l| l.uid));
-            let query = reader::fetch_query(&iter.opts);
-            let opts = iter.opts;
-            let fetched = self.run(
-                |imap| {
-                    imap.uid_fetch(&set, query).map(|fetches| {
-                        fetches
-                            .iter()
-                            .filter_map(|f| reader::message_from_fetch(f, &opts))
-                            .collect::<Vec<_>>()
-                    })
-                },
-                "UID FETCH",
-            )?;
-            iter.store_batch(&batch, fetched);
+    /// Ends the read iteration, waiting for a fetch running ahead.
+    fn end_iteration(&mut self) {
+        self.settle();
+        self.iter = None;
+    }
+
+    fn report_progress(&mut self, done: u64, total: u64) -> bool {
+        match self.progress.as_mut() {
+            Some(cb) => cb(done, total),
+            None => false,
         }
+    }
+
+    /// Starts fetching the next batch on a library thread when the iteration has more to fetch
+    /// and nothing is in flight. Memory stays bounded: one batch ready, one in flight.
+    fn start_prefetch(&mut self) {
+        if self.prefetch.is_some() || self.broken.is_some() {
+            return;
+        }
+        let Some(iter) = self.iter.as_mut() else { return };
+        if !iter.wants_prefetch() {
+            return;
+        }
+        let Some(mut imap) = self.imap.take() else { return };
+        let batch = iter.take_batch();
+        let opts = iter.opts;
+        let set = reader::uid_set(batch.iter().map(|l| l.uid));
+        let spawned = std::thread::Builder::new()
+            .name("imapmail-prefetch".into())
+            .stack_size(PREFETCH_STACK)
+            .spawn(move || {
+                let result = fetch_messages(&mut imap, &set, opts);
+                (imap, result)
+            });
+        match spawned {
+            Ok(worker) => self.prefetch = Some(Prefetch { batch, worker }),
+            Err(_) => {
+                // No thread to be had: the closure, and the connection it owned, is gone.
+                self.broken = Some("could not start a prefetch thread".into());
+                if let Some(iter) = self.iter.as_mut() {
+                    iter.set_error(Error::Internal("could not start a prefetch thread".into()));
+                }
+            }
+        }
+    }
+
+    /// Waits for the fetch running ahead (if any), takes the connection back and stores the
+    /// batch (or its error) in the iteration.
+    fn settle(&mut self) {
+        let Some(prefetch) = self.prefetch.take() else { return };
+        match prefetch.worker.join() {
+            Ok((imap, result)) => {
+                self.imap = Some(imap);
+                let result = result.map_err(|e| e.context("UID FETCH"));
+                self.after_exchange(result.as_ref().err());
+                if let Some(iter) = self.iter.as_mut() {
+                    match result {
+                        Ok(fetched) => iter.store_batch(&prefetch.batch, fetched),
+                        Err(e) => iter.set_error(e),
+                    }
+                }
+            }
+            Err(_) => {
+                let e = Error::Internal("the prefetch thread panicked".into());
+                self.broken = Some(e.message().to_string());
+                if let Some(iter) = self.iter.as_mut() {
+                    iter.set_error(e);
+                }
+            }
+        }
+    }
+
+    fn fetch_batch(&mut self, batch: &[Listed], opts: ReadOptions) -> Result<Vec<Message>> {
+        let set = reader::uid_set(batch.iter().map(|l| l.uid));
+        self.run_core(|imap| fetch_messages(imap, &set, opts), "UID FETCH")
     }
 
     /// Lists the UIDs (and sizes) of the selected folder, ascending, filtered by the options.
@@ -244,30 +365,57 @@ impl Session {
         Ok(listed)
     }
 
-    /// Runs one exchange with the server, mapping its error, tracking EXISTS, and marking the
-    /// session broken when the connection cannot be trusted any more.
-    fn run<T>(&mut self, f: impl FnOnce(&mut Imap) -> imap::Result<T>, what: &str) -> Result<T> {
+    /// Runs one exchange with the server through the imap crate, mapping its error.
+    pub(crate) fn run<T>(&mut self, f: impl FnOnce(&mut Imap) -> imap::Result<T>, what: &str) -> Result<T> {
+        self.run_core(|imap| f(imap).map_err(Error::from_imap), what)
+    }
+
+    /// Runs one exchange with the server: waits for a fetch running ahead, tracks EXISTS, and
+    /// marks the session broken when the connection cannot be trusted any more.
+    pub(crate) fn run_core<T>(&mut self, f: impl FnOnce(&mut Imap) -> Result<T>, what: &str) -> Result<T> {
+        self.settle();
         if let Some(reason) = &self.broken {
             return Err(Error::Disconnected(format!(
                 "the connection was lost earlier ({reason}); close the session and start a new one"
             )));
         }
-        let result = f(&mut self.imap).map_err(|e| Error::from_imap(e).context(what));
-        for u in self.imap.take_all_unsolicited() {
-            match u {
-                imap::types::UnsolicitedResponse::Exists(n) => self.exists = n,
-                imap::types::UnsolicitedResponse::Expunge(_) => self.exists = self.exists.saturating_sub(1),
-                _ => {}
+        let Some(imap) = self.imap.as_mut() else {
+            return Err(Error::Internal("no connection".into()));
+        };
+        let result = f(imap).map_err(|e| e.context(what));
+        self.after_exchange(result.as_ref().err());
+        result
+    }
+
+    fn after_exchange(&mut self, error: Option<&Error>) {
+        if let Some(imap) = self.imap.as_mut() {
+            for u in imap.take_all_unsolicited() {
+                match u {
+                    imap::types::UnsolicitedResponse::Exists(n) => self.exists = n,
+                    imap::types::UnsolicitedResponse::Expunge(_) => self.exists = self.exists.saturating_sub(1),
+                    _ => {}
+                }
             }
         }
-        if let Err(e) = &result {
-            if e.breaks_connection() {
+        if let Some(e) = error {
+            if e.breaks_connection() && self.broken.is_none() {
                 self.broken = Some(e.message().to_string());
                 let _ = self.socket.shutdown(std::net::Shutdown::Both);
             }
         }
-        result
     }
+}
+
+/// Fetches the messages of a UID set with the read options.
+fn fetch_messages(imap: &mut Imap, set: &str, opts: ReadOptions) -> Result<Vec<Message>> {
+    imap.uid_fetch(set, reader::fetch_query(&opts))
+        .map(|fetches| {
+            fetches
+                .iter()
+                .filter_map(|f| reader::message_from_fetch(f, &opts))
+                .collect::<Vec<_>>()
+        })
+        .map_err(Error::from_imap)
 }
 
 fn not_found_if_missing(e: Error) -> Error {
