@@ -214,6 +214,15 @@ typedef struct EmailMessage EmailMessage;
  */
 typedef struct EmailSession EmailSession;
 
+/**
+ * Progress callback: called with the number of messages done so far and the total, and the
+ * `user_data` given to `email_set_progress_callback`. Return 0 to go on, non-zero to cancel
+ * (the running call then fails with `EMAIL_ERR_CANCELLED`; the session stays usable). It runs
+ * on the thread that called imapmail, while the session is busy: it must not call functions
+ * on the same session.
+ */
+typedef int32_t (*EmailProgressCallback)(uint64_t done, uint64_t total, void *user_data);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -440,6 +449,19 @@ const uint8_t *email_attachment_data(const EmailMessage *m, size_t index, size_t
 int32_t email_attachment_save(const EmailMessage *m, size_t index, const char *directory);
 
 /**
+ * Fetches the whole message (body and attachments) for a message read with
+ * `EMAIL_READ_HEADERS` (WINDEV's header-first reading), from the session it was read with,
+ * whose selected folder must still be the message's folder. Afterwards the message's body,
+ * HTML, attachments and source accessors give the whole message; strings handed out before
+ * stay valid. A running read iteration is not disturbed. Never sets \Seen. Loading a message
+ * twice does nothing.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_HANDLE`, `EMAIL_ERR_NOT_FOUND` (the message is gone or
+ * another folder is selected), or a network error.
+ */
+int32_t email_message_load_body(EmailSession *s, const EmailMessage *m);
+
+/**
  * Connects to an IMAP server, secures the connection, logs in and selects INBOX.
  *
  * - `server`: host name or IP address (UTF-8).
@@ -539,6 +561,14 @@ int32_t email_read_next(EmailSession *s, EmailMessage **out);
  * `out` must be NULL or point to writable storage for one pointer.
  */
 int32_t email_get_all(EmailSession *s, uint32_t read_flags, EmailList **out);
+
+/**
+ * Sets (or, with a NULL callback, removes) the session's progress callback, called during
+ * `email_get_all` and the read iteration (once per message handed out) with (done, total).
+ *
+ * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
+ */
+int32_t email_set_progress_callback(EmailSession *s, EmailProgressCallback callback, void *user_data);
 
 #ifdef __cplusplus
 }  // extern "C"

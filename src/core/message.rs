@@ -93,6 +93,8 @@ pub struct Message {
     keywords: Vec<String>,
     size: u64,
     headers_only: bool,
+    /// The folder it was read from ("" when not read from a server).
+    folder: String,
     raw: Vec<u8>,
     header: OnceLock<HeaderInfo>,
     body: OnceLock<BodyInfo>,
@@ -108,6 +110,7 @@ impl Message {
             keywords,
             size,
             headers_only,
+            folder: String::new(),
             raw,
             header: OnceLock::new(),
             body: OnceLock::new(),
@@ -122,6 +125,14 @@ impl Message {
 
     pub fn uid(&self) -> u32 {
         self.uid
+    }
+    /// The folder the message was read from.
+    pub fn folder(&self) -> &str {
+        &self.folder
+    }
+    /// Records the folder the message was read from.
+    pub fn set_folder(&mut self, folder: &str) {
+        self.folder = folder.to_string();
     }
     pub fn flags(&self) -> u32 {
         self.flags

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::ffi::{c_char, CString};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::core::message::RecipientKind;
 use crate::core::{self, files};
@@ -40,8 +40,11 @@ pub const EMAIL_REPLY_TO: i32 = 3;
 /// Safe to read from several threads at once.
 pub struct EmailMessage {
     msg: core::Message,
+    /// The whole message, once `email_message_load_body` fetched it for a headers-only read.
+    full: OnceLock<core::Message>,
     /// C strings handed out, kept until the message is freed so their pointers stay valid.
-    strings: Mutex<HashMap<Key, CString>>,
+    /// Keyed also by whether they came from `full`, so loading never frees a string handed out.
+    strings: Mutex<HashMap<(bool, Key), CString>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,6 +72,7 @@ static MESSAGES: Registry<EmailMessage> = Registry::new();
 pub(crate) fn new_shared(msg: core::Message) -> Arc<EmailMessage> {
     Arc::new(EmailMessage {
         msg,
+        full: OnceLock::new(),
         strings: Mutex::new(HashMap::new()),
     })
 }
@@ -89,13 +93,19 @@ pub(crate) fn unregister(m: *const EmailMessage) {
 }
 
 impl EmailMessage {
+    /// The message as far as it is known: the fetched whole when loaded, else what was read.
+    fn current(&self) -> &core::Message {
+        self.full.get().unwrap_or(&self.msg)
+    }
+
     /// A pointer to a NUL-terminated copy of `make()`, made once and kept.
     fn intern(&self, key: Key, make: impl FnOnce(&core::Message) -> Option<String>) -> *const c_char {
+        let key = (self.full.get().is_some(), key);
         let mut strings = lock(&self.strings);
         if let Some(c) = strings.get(&key) {
             return c.as_ptr();
         }
-        match make(&self.msg) {
+        match make(self.current()) {
             Some(s) => {
                 let c = to_cstring(&s);
                 let ptr = c.as_ptr();
@@ -150,26 +160,26 @@ pub extern "C" fn email_message_free(m: *mut EmailMessage) {
 /// The message's UID in its folder (0 for an invalid handle).
 #[no_mangle]
 pub extern "C" fn email_message_uid(m: *const EmailMessage) -> u32 {
-    boundary(0, || with_message(m, 0, |msg| msg.msg.uid()))
+    boundary(0, || with_message(m, 0, |msg| msg.current().uid()))
 }
 
 /// The message's flags as read: a combination of `EMAIL_FLAG_SEEN`, `EMAIL_FLAG_ANSWERED`,
 /// `EMAIL_FLAG_FLAGGED`, `EMAIL_FLAG_DELETED`, `EMAIL_FLAG_DRAFT`.
 #[no_mangle]
 pub extern "C" fn email_message_flags(m: *const EmailMessage) -> u32 {
-    boundary(0, || with_message(m, 0, |msg| msg.msg.flags()))
+    boundary(0, || with_message(m, 0, |msg| msg.current().flags()))
 }
 
 /// 1 when the message was read (\Seen) when it was fetched, else 0.
 #[no_mangle]
 pub extern "C" fn email_message_is_read(m: *const EmailMessage) -> i32 {
-    boundary(0, || with_message(m, 0, |msg| i32::from(msg.msg.is_read())))
+    boundary(0, || with_message(m, 0, |msg| i32::from(msg.current().is_read())))
 }
 
 /// The message's size in bytes on the server (RFC822.SIZE), also for headers-only reads.
 #[no_mangle]
 pub extern "C" fn email_message_size(m: *const EmailMessage) -> u64 {
-    boundary(0, || with_message(m, 0, |msg| msg.msg.size()))
+    boundary(0, || with_message(m, 0, |msg| msg.current().size()))
 }
 
 /// The subject, decoded (RFC 2047) to UTF-8.
@@ -201,7 +211,7 @@ pub extern "C" fn email_message_sender_name(m: *const EmailMessage) -> *const c_
 #[no_mangle]
 pub extern "C" fn email_message_recipient_count(m: *const EmailMessage, kind: i32) -> usize {
     boundary(0, || {
-        with_message(m, 0, |msg| recipient_kind(kind).map_or(0, |k| msg.msg.recipients(k).len()))
+        with_message(m, 0, |msg| recipient_kind(kind).map_or(0, |k| msg.current().recipients(k).len()))
     })
 }
 
@@ -238,7 +248,7 @@ pub extern "C" fn email_message_date(m: *const EmailMessage) -> *const c_char {
 /// The Date header as Unix seconds (UTC); 0 when absent or unparseable.
 #[no_mangle]
 pub extern "C" fn email_message_timestamp(m: *const EmailMessage) -> i64 {
-    boundary(0, || with_message(m, 0, |msg| msg.msg.header().timestamp))
+    boundary(0, || with_message(m, 0, |msg| msg.current().header().timestamp))
 }
 
 /// The Message-ID header, with its angle brackets.
@@ -288,7 +298,7 @@ pub extern "C" fn email_message_html(m: *const EmailMessage) -> *const c_char {
 pub unsafe extern "C" fn email_message_source(m: *const EmailMessage, len: *mut usize) -> *const u8 {
     boundary(std::ptr::null(), || {
         let (ptr, n) = with_message(m, (std::ptr::null(), 0), |msg| {
-            let s = msg.msg.source();
+            let s = msg.current().source();
             (s.as_ptr(), s.len())
         });
         if !len.is_null() {
@@ -306,7 +316,7 @@ pub unsafe extern "C" fn email_message_source(m: *const EmailMessage, len: *mut 
 pub extern "C" fn email_message_error(m: *const EmailMessage) -> i32 {
     boundary(EMAIL_ERR_HANDLE, || {
         with_message(m, EMAIL_ERR_HANDLE, |msg| {
-            if msg.msg.body().error.is_some() {
+            if msg.current().body().error.is_some() {
                 EMAIL_ERR_PROTOCOL
             } else {
                 EMAIL_OK
@@ -324,7 +334,7 @@ pub extern "C" fn email_message_error_message(m: *const EmailMessage) -> *const 
 /// Number of keywords (user flags such as `$Forwarded`) set on the message.
 #[no_mangle]
 pub extern "C" fn email_message_keyword_count(m: *const EmailMessage) -> usize {
-    boundary(0, || with_message(m, 0, |msg| msg.msg.keywords().len()))
+    boundary(0, || with_message(m, 0, |msg| msg.current().keywords().len()))
 }
 
 /// Keyword `index` (0-based); NULL when out of range.
@@ -340,7 +350,7 @@ pub extern "C" fn email_message_keyword(m: *const EmailMessage, index: usize) ->
 /// Number of attachments, inline parts (images referenced by Content-ID) and attached messages.
 #[no_mangle]
 pub extern "C" fn email_message_attachment_count(m: *const EmailMessage) -> usize {
-    boundary(0, || with_message(m, 0, |msg| msg.msg.body().attachments.len()))
+    boundary(0, || with_message(m, 0, |msg| msg.current().body().attachments.len()))
 }
 
 fn attachment_string(
@@ -382,7 +392,7 @@ pub extern "C" fn email_attachment_content_id(m: *const EmailMessage, index: usi
 pub extern "C" fn email_attachment_is_inline(m: *const EmailMessage, index: usize) -> i32 {
     boundary(0, || {
         with_message(m, 0, |msg| {
-            msg.msg.body().attachments.get(index).map_or(0, |a| i32::from(a.inline))
+            msg.current().body().attachments.get(index).map_or(0, |a| i32::from(a.inline))
         })
     })
 }
@@ -396,7 +406,7 @@ pub extern "C" fn email_attachment_is_inline(m: *const EmailMessage, index: usiz
 pub unsafe extern "C" fn email_attachment_data(m: *const EmailMessage, index: usize, len: *mut usize) -> *const u8 {
     boundary(std::ptr::null(), || {
         let (ptr, n) = with_message(m, (std::ptr::null(), 0), |msg| {
-            match msg.msg.body().attachments.get(index) {
+            match msg.current().body().attachments.get(index) {
                 Some(a) if a.data.is_empty() => (b"".as_ptr(), 0),
                 Some(a) => (a.data.as_ptr(), a.data.len()),
                 None => (std::ptr::null(), 0),
@@ -433,5 +443,29 @@ pub unsafe extern "C" fn email_attachment_save(m: *const EmailMessage, index: us
             .ok_or_else(|| Failure::argument(format!("attachment index {index} is out of range")))?;
         files::save_new_file(Path::new(dir), &att.name, &att.data)?;
         Ok(EMAIL_OK)
+    })
+}
+
+/// Fetches the whole message (body and attachments) for a message read with
+/// `EMAIL_READ_HEADERS` (WINDEV's header-first reading), from the session it was read with,
+/// whose selected folder must still be the message's folder. Afterwards the message's body,
+/// HTML, attachments and source accessors give the whole message; strings handed out before
+/// stay valid. A running read iteration is not disturbed. Never sets \Seen. Loading a message
+/// twice does nothing.
+///
+/// Returns `EMAIL_OK`, `EMAIL_ERR_HANDLE`, `EMAIL_ERR_NOT_FOUND` (the message is gone or
+/// another folder is selected), or a network error.
+#[no_mangle]
+pub extern "C" fn email_message_load_body(s: *mut crate::ffi::session::EmailSession, m: *const EmailMessage) -> i32 {
+    status_call(|| {
+        let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
+        if msg.full.get().is_some() || !msg.msg.headers_only() {
+            return Ok(EMAIL_OK);
+        }
+        crate::ffi::session::with_session(s, |session| {
+            let full = session.load_full(&msg.msg)?;
+            let _ = msg.full.set(full);
+            Ok(EMAIL_OK)
+        })
     })
 }

@@ -191,7 +191,8 @@ impl Session {
             let Some(iter) = self.iter.as_mut() else {
                 return Ok(None);
             };
-            if let Some(m) = iter.pop_ready() {
+            if let Some(mut m) = iter.pop_ready() {
+                m.set_folder(&self.folder);
                 let (done, total) = (iter.handed_out(), iter.total());
                 self.start_prefetch();
                 if self.report_progress(done, total) {
@@ -236,6 +237,27 @@ impl Session {
         self.end_iteration();
         self.iter = saved;
         result
+    }
+
+    /// Fetches the whole of a message read with headers only (or re-reads any message) from
+    /// the selected folder, without disturbing a running read iteration. Never sets \Seen.
+    pub fn load_full(&mut self, m: &Message) -> Result<Message> {
+        if m.folder() != self.folder {
+            return Err(Error::NotFound(format!(
+                "message UID {} was read from folder {:?}, but {:?} is selected",
+                m.uid(),
+                m.folder(),
+                self.folder
+            )));
+        }
+        let opts = ReadOptions::default();
+        let set = m.uid().to_string();
+        let mut fetched = self.run_core(|imap| fetch_messages(imap, &set, opts), "UID FETCH")?;
+        let mut full = fetched
+            .pop()
+            .ok_or_else(|| Error::NotFound(format!("message UID {} no longer exists in {:?}", m.uid(), self.folder)))?;
+        full.set_folder(&self.folder);
+        Ok(full)
     }
 
     fn collect_all(&mut self, opts: ReadOptions) -> Result<Vec<Message>> {

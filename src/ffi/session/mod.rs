@@ -296,3 +296,40 @@ pub unsafe extern "C" fn email_get_all(s: *mut EmailSession, read_flags: u32, ou
         })
     })
 }
+
+/// Progress callback: called with the number of messages done so far and the total, and the
+/// `user_data` given to `email_set_progress_callback`. Return 0 to go on, non-zero to cancel
+/// (the running call then fails with `EMAIL_ERR_CANCELLED`; the session stays usable). It runs
+/// on the thread that called imapmail, while the session is busy: it must not call functions
+/// on the same session.
+pub type EmailProgressCallback = Option<extern "C" fn(done: u64, total: u64, user_data: *mut std::ffi::c_void) -> i32>;
+
+/// The host's pointer, carried to the callback untouched.
+struct UserData(*mut std::ffi::c_void);
+// SAFETY: imapmail never dereferences it; the host decides what it points to and calls back on
+// the host's own calling thread.
+unsafe impl Send for UserData {}
+
+impl UserData {
+    fn get(&self) -> *mut std::ffi::c_void {
+        self.0
+    }
+}
+
+/// Sets (or, with a NULL callback, removes) the session's progress callback, called during
+/// `email_get_all` and the read iteration (once per message handed out) with (done, total).
+///
+/// Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
+#[no_mangle]
+pub extern "C" fn email_set_progress_callback(s: *mut EmailSession, callback: EmailProgressCallback, user_data: *mut std::ffi::c_void) -> i32 {
+    status_call(|| {
+        let data = UserData(user_data);
+        with_session(s, move |session| {
+            session.set_progress(callback.map(|cb| {
+                let data = data;
+                Box::new(move |done: u64, total: u64| cb(done, total, data.get()) != 0) as core::session::ProgressCallback
+            }));
+            Ok(EMAIL_OK)
+        })
+    })
+}
