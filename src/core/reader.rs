@@ -43,6 +43,10 @@ pub struct ReadIter {
     handed_out: usize,
     /// The failure of a batch fetched ahead, reported once the ready messages are handed out.
     error: Option<super::error::Error>,
+    /// With `mark_seen`: UIDs handed out but not yet marked \Seen on the server. They are
+    /// marked with the next command (or at the end of the iteration), so that messages fetched
+    /// ahead are never marked read before the host has them.
+    to_mark: Vec<u32>,
 }
 
 impl ReadIter {
@@ -56,14 +60,18 @@ impl ReadIter {
             next_batch: FIRST_BATCH,
             handed_out: 0,
             error: None,
+            to_mark: Vec::new(),
         }
     }
 
     /// The next message already fetched, if any.
     pub fn pop_ready(&mut self) -> Option<Message> {
         let m = self.ready.pop_front();
-        if m.is_some() {
+        if let Some(m) = &m {
             self.handed_out += 1;
+            if self.opts.mark_seen {
+                self.to_mark.push(m.uid());
+            }
         }
         m
     }
@@ -82,6 +90,16 @@ impl ReadIter {
     /// and what is ready is at most one batch (so memory stays bounded).
     pub fn wants_prefetch(&self) -> bool {
         !self.pending.is_empty() && self.error.is_none() && self.ready.len() <= MAX_BATCH
+    }
+
+    /// True when handed-out UIDs wait to be marked \Seen.
+    pub fn has_marks(&self) -> bool {
+        !self.to_mark.is_empty()
+    }
+
+    /// The UIDs handed out that still have to be marked \Seen (taken: the caller marks them).
+    pub fn take_marks(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.to_mark)
     }
 
     /// Records the failure of a batch fetched ahead; no further batch is fetched.
@@ -132,15 +150,18 @@ impl ReadIter {
     }
 }
 
-/// The FETCH items for reading messages with these options.
+/// The FETCH items for reading messages with these options. Always PEEK: \Seen is set
+/// explicitly, only on messages handed out (see [`ReadIter::take_marks`]).
 pub fn fetch_query(opts: &ReadOptions) -> &'static str {
-    match (opts.headers_only, opts.mark_seen) {
-        (false, false) => "(UID FLAGS RFC822.SIZE BODY.PEEK[])",
-        (false, true) => "(UID FLAGS RFC822.SIZE BODY[])",
-        (true, false) => "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER])",
-        (true, true) => "(UID FLAGS RFC822.SIZE BODY[HEADER])",
+    if opts.headers_only {
+        "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER])"
+    } else {
+        "(UID FLAGS RFC822.SIZE BODY.PEEK[])"
     }
 }
+
+/// The STORE that marks messages read.
+pub const MARK_SEEN_ITEMS: &str = "+FLAGS.SILENT (\\Seen)";
 
 /// The FETCH items for listing a folder.
 pub const LIST_QUERY: &str = "(UID FLAGS RFC822.SIZE)";
@@ -210,7 +231,7 @@ pub fn message_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Message> 
     let uid = f.uid?;
     let (mut bits, keywords) = flag_bits(f.flags());
     if opts.mark_seen {
-        // The server sets \Seen with BODY[]; not every server echoes the new FLAGS.
+        // Marked on the server when handed out (see ReadIter::take_marks).
         bits |= flags::SEEN;
     }
     let raw = if opts.headers_only { f.header() } else { f.body() };

@@ -3,16 +3,19 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use zeroize::Zeroizing;
 
-use super::connection::{self, Transport};
+use super::connection::{self, Socket, Transport};
 use super::error::{Error, Result};
 use super::message::Message;
 use super::mutf7;
 use super::options::{check_text, Security, SessionOptions};
 use super::reader::{self, Listed, ReadIter, ReadOptions};
+use super::trace::{TraceCallback, Tracer};
+
+#[doc(hidden)]
+pub mod testing;
 
 /// User name and secret (password or OAuth2 token). The secret is wiped from memory when
 /// dropped and never appears in errors or traces.
@@ -56,7 +59,9 @@ pub struct Session {
     imap: Option<Imap>,
     prefetch: Option<Prefetch>,
     /// A second handle on the TCP socket, to cut the connection without going through TLS.
-    socket: TcpStream,
+    socket: Socket,
+    /// Where the protocol trace goes (shared with the transport).
+    trace: Tracer,
     opts: SessionOptions,
     capabilities: HashSet<String>,
     folder: String,
@@ -88,18 +93,20 @@ impl Session {
         if opts.host.is_empty() {
             return Err(Error::Argument("server name is empty".into()));
         }
+        let tracer = Tracer::new(opts.trace_file.as_deref())?;
         let tcp = connection::connect_tcp(&opts)?;
-        let socket = tcp
-            .try_clone()
-            .map_err(|e| Error::Connect(format!("cannot use the socket: {e}")))?;
         let transport = match opts.security {
-            Security::Tls => {
-                let connector = connection::tls_connector(&opts)?;
-                Transport::Tls(Box::new(connection::tls_handshake(&connector, &opts.host, tcp)?))
-            }
-            Security::StartTls => starttls(&opts, tcp)?,
-            Security::None => Transport::Plain(tcp),
+            Security::Tls => Transport::tls(tcp, &opts, tracer.clone())?,
+            Security::StartTls => starttls(&opts, Transport::plain(tcp, &opts, tracer.clone()))?,
+            Security::None => Transport::plain(tcp, &opts, tracer.clone()),
         };
+        Session::start(transport, tracer, opts, creds)
+    }
+
+    /// Logs in and selects `opts.folder` over a connected (and, unless STARTTLS was used, not
+    /// yet greeted) transport.
+    pub(crate) fn start(transport: Transport, tracer: Tracer, opts: SessionOptions, creds: &Credentials) -> Result<Session> {
+        let socket = transport.socket()?;
         let mut client = imap::Client::new(transport);
         if opts.security != Security::StartTls {
             let greeting = client.read_greeting().map_err(|e| Error::from_imap(e).context("reading the greeting"))?;
@@ -114,6 +121,7 @@ impl Session {
             imap: Some(imap),
             prefetch: None,
             socket,
+            trace: tracer,
             capabilities: HashSet::new(),
             folder: String::new(),
             exists: 0,
@@ -127,6 +135,12 @@ impl Session {
         let folder = session.opts.folder.clone();
         session.select(&folder, false)?;
         Ok(session)
+    }
+
+    /// Sets (or removes) the protocol trace callback; it applies at once, also to a fetch
+    /// running ahead on a library thread (from which it is then called).
+    pub fn set_trace_callback(&mut self, callback: Option<TraceCallback>) {
+        self.trace.set_callback(callback);
     }
 
     /// The options the session was opened with.
@@ -209,8 +223,9 @@ impl Session {
                 continue;
             }
             if iter.is_done() {
+                let result = self.flush_marks();
                 self.iter = None;
-                return Ok(None);
+                return result.map(|_| None);
             }
             let batch = iter.take_batch();
             let opts = iter.opts;
@@ -271,12 +286,12 @@ impl Session {
     }
 
     /// Logs out and closes the connection. Errors during LOGOUT are ignored: the session is
-    /// gone either way. A fetch running ahead is cut off rather than waited for.
+    /// gone either way.
     pub fn close(mut self) {
-        if self.prefetch.is_some() {
-            let _ = self.socket.shutdown(std::net::Shutdown::Both);
-            self.settle();
-        }
+        // A fetch running ahead is waited for (at most one batch): the \Seen marks still to
+        // send and a clean LOGOUT need the connection.
+        self.settle();
+        let _ = self.flush_marks();
         if self.broken.is_none() {
             if let Some(imap) = self.imap.as_mut() {
                 let _ = imap.logout();
@@ -285,10 +300,21 @@ impl Session {
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
     }
 
-    /// Ends the read iteration, waiting for a fetch running ahead.
+    /// Ends the read iteration, waiting for a fetch running ahead and marking the messages
+    /// handed out \Seen when asked to (an error there is ignored: the iteration is over).
     fn end_iteration(&mut self) {
         self.settle();
+        let _ = self.flush_marks();
         self.iter = None;
+    }
+
+    /// Sends the pending \Seen marks of the iteration now.
+    fn flush_marks(&mut self) -> Result<()> {
+        let has_marks = self.iter.as_ref().is_some_and(ReadIter::has_marks);
+        if has_marks {
+            self.run_core(|_| Ok(()), "UID STORE \\Seen")?;
+        }
+        Ok(())
     }
 
     fn report_progress(&mut self, done: u64, total: u64) -> bool {
@@ -311,12 +337,13 @@ impl Session {
         let Some(mut imap) = self.imap.take() else { return };
         let batch = iter.take_batch();
         let opts = iter.opts;
+        let marks = iter.take_marks();
         let set = reader::uid_set(batch.iter().map(|l| l.uid));
         let spawned = std::thread::Builder::new()
             .name("imapmail-prefetch".into())
             .stack_size(PREFETCH_STACK)
             .spawn(move || {
-                let result = fetch_messages(&mut imap, &set, opts);
+                let result = mark_seen(&mut imap, &marks).and_then(|_| fetch_messages(&mut imap, &set, opts));
                 (imap, result)
             });
         match spawned {
@@ -401,10 +428,13 @@ impl Session {
                 "the connection was lost earlier ({reason}); close the session and start a new one"
             )));
         }
+        let marks = self.iter.as_mut().map(ReadIter::take_marks).unwrap_or_default();
         let Some(imap) = self.imap.as_mut() else {
             return Err(Error::Internal("no connection".into()));
         };
-        let result = f(imap).map_err(|e| e.context(what));
+        let result = mark_seen(imap, &marks)
+            .map_err(|e| e.context("UID STORE \\Seen"))
+            .and_then(|_| f(imap).map_err(|e| e.context(what)));
         self.after_exchange(result.as_ref().err());
         result
     }
@@ -426,6 +456,16 @@ impl Session {
             }
         }
     }
+}
+
+/// Marks messages read (\Seen) on the server; nothing to do for an empty list.
+fn mark_seen(imap: &mut Imap, uids: &[u32]) -> Result<()> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    imap.uid_store(reader::uid_set(uids.iter().copied()), reader::MARK_SEEN_ITEMS)
+        .map(|_| ())
+        .map_err(Error::from_imap)
 }
 
 /// Fetches the messages of a UID set with the read options.
@@ -494,7 +534,7 @@ fn truncate(s: &str, max: usize) -> &str {
 
 /// Upgrades a plain connection with STARTTLS, failing closed: nothing but CAPABILITY and
 /// STARTTLS is ever sent in plaintext, and nothing read before TLS is kept.
-fn starttls(opts: &SessionOptions, mut tcp: TcpStream) -> Result<Transport> {
+fn starttls(opts: &SessionOptions, mut tcp: Transport) -> Result<Transport> {
     let greeting = read_line_raw(&mut tcp).map_err(|e| e.context("STARTTLS: reading the greeting"))?;
     let upper = String::from_utf8_lossy(&greeting).to_ascii_uppercase();
     if upper.starts_with("* PREAUTH") {
@@ -519,17 +559,21 @@ fn starttls(opts: &SessionOptions, mut tcp: TcpStream) -> Result<Transport> {
         ));
     }
     pre_tls_command(&mut tcp, "a1 STARTTLS", "a1")?;
-    // Anything the server sent after its OK is discarded with the reader's buffer: the TLS
-    // handshake starts on a clean socket, and no pre-TLS data survives the upgrade.
-    let connector = connection::tls_connector(opts)?;
-    Ok(Transport::Tls(Box::new(connection::tls_handshake(&connector, &opts.host, tcp)?)))
+    // Lines are read byte by byte, so nothing after the OK is buffered. Bytes the server sent
+    // after its OK, before the client's TLS hello, can only be injected plaintext: refuse them.
+    if let Some(n) = tcp.pending_bytes() {
+        return Err(Error::Tls(format!(
+            "STARTTLS: the server sent {n} more bytes after its OK, before TLS started (a sign of plaintext injection); refusing to continue"
+        )));
+    }
+    tcp.upgrade(opts)
 }
 
 /// Sends one pre-TLS command and reads up to its tagged answer, which must be OK.
-fn pre_tls_command(tcp: &mut TcpStream, command: &str, tag: &str) -> Result<Vec<Vec<u8>>> {
+fn pre_tls_command(tcp: &mut Transport, command: &str, tag: &str) -> Result<Vec<Vec<u8>>> {
     let what = format!("STARTTLS: {}", command.split_once(' ').map_or(command, |(_, c)| c));
     tcp.write_all(format!("{command}\r\n").as_bytes())
-        .map_err(|e| Error::from_io(&e).context(&what))?;
+        .map_err(|e| connection::transport_error(&e).context(&what))?;
     let mut lines = Vec::new();
     for _ in 0..1000 {
         let line = read_line_raw(tcp).map_err(|e| e.context(&what))?;
@@ -550,7 +594,7 @@ fn pre_tls_command(tcp: &mut TcpStream, command: &str, tag: &str) -> Result<Vec<
 }
 
 /// Reads one line byte by byte, so that nothing after it is consumed from the socket.
-fn read_line_raw(tcp: &mut TcpStream) -> Result<Vec<u8>> {
+fn read_line_raw(tcp: &mut Transport) -> Result<Vec<u8>> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     loop {
@@ -566,7 +610,7 @@ fn read_line_raw(tcp: &mut TcpStream) -> Result<Vec<u8>> {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::from_io(&e)),
+            Err(e) => return Err(connection::transport_error(&e)),
         }
     }
 }
@@ -576,7 +620,8 @@ struct PlainAuth<'a>(&'a Credentials);
 impl imap::Authenticator for PlainAuth<'_> {
     type Response = Zeroizing<Vec<u8>>;
     fn process(&self, _challenge: &[u8]) -> Self::Response {
-        let mut v = Zeroizing::new(Vec::new());
+        // Sized up front: a growing Vec would leave copies of the secret behind.
+        let mut v = Zeroizing::new(Vec::with_capacity(self.0.user.len() + self.0.secret.len() + 2));
         v.push(0);
         v.extend_from_slice(self.0.user.as_bytes());
         v.push(0);
@@ -595,9 +640,14 @@ impl imap::Authenticator for XOAuth2<'_> {
             // so that it sends its tagged NO.
             return Zeroizing::new(Vec::new());
         }
-        Zeroizing::new(
-            format!("user={}\x01auth=Bearer {}\x01\x01", self.0.user, self.0.secret.as_str()).into_bytes(),
-        )
+        // Built in place in a buffer sized up front (format! would grow, copy and leave copies
+        // of the token behind).
+        let parts: [&[u8]; 5] = [b"user=", self.0.user.as_bytes(), b"\x01auth=Bearer ", self.0.secret.as_bytes(), b"\x01\x01"];
+        let mut v = Zeroizing::new(Vec::with_capacity(parts.iter().map(|p| p.len()).sum()));
+        for p in parts {
+            v.extend_from_slice(p);
+        }
+        v
     }
 }
 
