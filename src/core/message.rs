@@ -218,7 +218,7 @@ fn decode_header(raw: &[u8]) -> HeaderInfo {
     };
     info.message_id = headers
         .get_first_value("Message-ID")
-        .map(|v| v.trim().to_string())
+        .map(|v| v.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string())
         .unwrap_or_default();
     info
 }
@@ -339,8 +339,11 @@ fn walk(part: &ParsedMail<'_>, body: &mut BodyInfo, in_alternative: bool) {
     } else {
         filename
     };
+    // mailparse reports "inline" when there is no Content-Disposition at all: then a part is
+    // inline only when the body refers to it by Content-ID.
+    let has_disposition = part.headers.get_first_header("Content-Disposition").is_some();
     let inline = match disposition.disposition {
-        mailparse::DispositionType::Inline => true,
+        mailparse::DispositionType::Inline if has_disposition => true,
         mailparse::DispositionType::Attachment => false,
         _ => !content_id.is_empty(),
     };
@@ -398,6 +401,7 @@ mod tests {
         assert_eq!(m.body().html, "<p>hello</p>");
         assert!(m.body().attachments.is_empty());
         assert_eq!(m.header_value("message-id"), Some("<id@x>"));
+        assert_eq!(m.header().message_id, "id@x");
     }
 
     #[test]

@@ -251,7 +251,8 @@ pub extern "C" fn email_message_timestamp(m: *const EmailMessage) -> i64 {
     boundary(0, || with_message(m, 0, |msg| msg.current().header().timestamp))
 }
 
-/// The Message-ID header, with its angle brackets.
+/// The Message-ID, without its angle brackets (`email_message_header(m, "Message-ID")` gives
+/// the header as written).
 #[no_mangle]
 pub extern "C" fn email_message_message_id(m: *const EmailMessage) -> *const c_char {
     string_accessor(m, Key::MessageId, |c| c.header().message_id.clone())
@@ -459,10 +460,10 @@ pub unsafe extern "C" fn email_attachment_save(m: *const EmailMessage, index: us
 pub extern "C" fn email_message_load_body(s: *mut crate::ffi::session::EmailSession, m: *const EmailMessage) -> i32 {
     status_call(|| {
         let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
-        if msg.full.get().is_some() || !msg.msg.headers_only() {
-            return Ok(EMAIL_OK);
-        }
         crate::ffi::session::with_session(s, |session| {
+            if msg.full.get().is_some() || !msg.msg.headers_only() {
+                return Ok(EMAIL_OK);
+            }
             let full = session.load_full(&msg.msg)?;
             let _ = msg.full.set(full);
             Ok(EMAIL_OK)
