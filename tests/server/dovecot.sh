@@ -2,7 +2,8 @@
 # Throwaway real-Dovecot IMAP server for the imapmail tests.
 #
 #   dovecot.sh start DIR                          start an instance under DIR, print/write DIR/env
-#   dovecot.sh stop DIR                           stop it (waits until every process of it is gone)
+#   dovecot.sh stop DIR [--purge]                 stop it (waits until all its processes are gone);
+#                                                 --purge: then delete DIR
 #   dovecot.sh status DIR                         exit 0 if running
 #   dovecot.sh add-user DIR NAME PASSWORD         add (or re-password) a user
 #   dovecot.sh add-message DIR USER FOLDER FILE [seen]
@@ -12,9 +13,11 @@
 # See tests/server/README.md for the details and the guarantees.
 set -euo pipefail
 
-SELF="$(readlink -f "${BASH_SOURCE[0]}")"
-SCRIPT_DIR="$(dirname "$SELF")"
-CORPUS_DIR="$(readlink -f "$SCRIPT_DIR/../corpus")"
+# (bash builtins only at top level: forks are slow and add-message is hot)
+SELF="${BASH_SOURCE[0]}"
+case "$SELF" in /*) ;; *) SELF="$PWD/$SELF" ;; esac
+SCRIPT_DIR="${SELF%/*}"
+CORPUS_DIR="$SCRIPT_DIR/../corpus"
 
 die() {
     echo "dovecot.sh: error: $*" >&2
@@ -22,12 +25,19 @@ die() {
 }
 
 usage() {
-    sed -n '2,12p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "$SELF" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
 # ---------------------------------------------------------------------------
 # helpers
+
+# Unprivileged system user that owns all test mail (Dovecot refuses to
+# access mail as root).
+MAIL_USER=imapmailtest
+
+# Debian's python3 starts much faster than a pyenv shim.
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
 ensure_installed() {
     local need=0
@@ -53,21 +63,42 @@ ensure_installed() {
     fi
     getent passwd dovecot >/dev/null || die "system user 'dovecot' is missing (broken dovecot-core install?)"
     getent passwd dovenull >/dev/null || die "system user 'dovenull' is missing (broken dovecot-core install?)"
+    if ! getent passwd "$MAIL_USER" >/dev/null; then
+        (
+            flock 9
+            getent passwd "$MAIL_USER" >/dev/null ||
+                useradd --system --user-group --no-create-home --home-dir /nonexistent \
+                    --shell /usr/sbin/nologin --comment "imapmail test mail owner" "$MAIL_USER"
+        ) 9>/tmp/.imapmail-useradd.lock || die "cannot create system user $MAIL_USER"
+    fi
 }
 
-# Absolute, normalised DIR; refuse characters that would break dovecot.conf or
-# a unix socket path.
+# The mail processes run as $MAIL_USER: every ancestor of DIR must be
+# traversable by it (mktemp -d makes 0700 directories).
+make_traversable() {
+    local p="$1"
+    while p="$(dirname "$p")" && [ "$p" != / ]; do
+        if ! setpriv --reuid="$MAIL_USER" --regid="$MAIL_USER" --clear-groups test -x "$p" 2>/dev/null; then
+            echo "dovecot.sh: note: chmod o+x $p (the mail user $MAIL_USER must reach DIR)" >&2
+            chmod o+x "$p"
+        fi
+    done
+}
+
+# Sets DIR to the absolute form of $1; refuses characters that would break
+# dovecot.conf or a unix socket path.
 resolve_dir() {
     [ -n "${1:-}" ] || usage
-    local d
-    d="$(readlink -m -- "$1")"
+    local d="$1"
+    case "$d" in /*) ;; *) d="$PWD/$d" ;; esac
+    while [ "${#d}" -gt 1 ] && [ "${d%/}" != "$d" ]; do d="${d%/}"; done
     case "$d" in
     *[!A-Za-z0-9._/+-]*) die "DIR '$d' may only contain A-Z a-z 0-9 . _ / + -" ;;
     esac
     # Unix socket paths are limited to 107 bytes; the longest one dovecot
     # makes is about 40 characters below base_dir.
     [ "${#d}" -le 64 ] || die "DIR '$d' is too long (max 64 characters, unix socket path limit)"
-    printf '%s' "$d"
+    DIR="$d"
 }
 
 master_pid() {
@@ -84,27 +115,29 @@ master_pid() {
 # daemonises with setsid(), so every child shares the master's session id).
 session_pids() {
     local sid="$1"
-    ps -e -o pid=,sid= | awk -v s="$sid" '$2 == s { print $1 }'
+    # (zombies are dead already; a container init may reap them late)
+    ps -e -o pid=,sid=,stat= | awk -v s="$sid" '$2 == s && $3 !~ /^Z/ { print $1 }'
 }
 
 pick_port() {
-    python3 -c 'import socket
+    "$PY" -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Wait until 127.0.0.1:$1 greets with "* OK"; $2 = "tls" for implicit TLS.
+# Wait until 127.0.0.1:$1 greets with "* OK"; $2 = "tls" for implicit TLS
+# (verified against the test CA, host name 127.0.0.1).
 port_ready() {
-    local port="$1" mode="${2:-plain}" line=""
-    if [ "$mode" = tls ]; then
-        timeout 3 openssl s_client -quiet -connect "127.0.0.1:$port" -CAfile "$CA" \
-            -verify_return_error </dev/null 2>/dev/null | head -n1 | grep -q '^\* OK' 
-        return $?
-    fi
-    exec 9<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || return 1
-    read -r -t 3 line <&9 || true
-    exec 9>&- 9<&-
-    case "$line" in "* OK"*) return 0 ;; esac
-    return 1
+    "$PY" - "$1" "${2:-plain}" "$CA" <<'PY' 2>/dev/null
+import socket, ssl, sys
+port, mode, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), timeout=2)
+if mode == "tls":
+    ctx = ssl.create_default_context(cafile=ca)
+    s = ctx.wrap_socket(s, server_hostname="127.0.0.1")
+line = s.makefile("rb").readline()
+s.close()
+sys.exit(0 if line.startswith(b"* OK") else 1)
+PY
 }
 
 gen_certs() {
@@ -138,7 +171,8 @@ EOF
 
 write_conf() {
     local dir="$1" port="$2" tport="$3" name
-    name="imapmail-$(basename "$dir" | tr -c 'A-Za-z0-9_-' '_' | cut -c1-40)"
+    name="${dir##*/}"
+    name="imapmail-${name//[^A-Za-z0-9_-]/_}"
     cat >"$dir/dovecot.conf" <<EOF
 # Generated by tests/server/dovecot.sh for a throwaway test instance.
 # Self-contained: nothing from /etc/dovecot is included.
@@ -166,11 +200,18 @@ auth_failure_delay = 0
 auth_cache_size = 0
 # default auth_username_chars: a-z A-Z 0-9 . - _ @
 
-# Mail belongs to root: the test harness writes the maildirs as root.
-first_valid_uid = 0
-first_valid_gid = 0
+# Dovecot never accesses mail as root: every mailbox belongs to the
+# dedicated system user $MAIL_USER (created on first use); add-message chowns
+# what it writes.
+first_valid_uid = 1
+first_valid_gid = 1
+mail_uid = $MAIL_USER
+mail_gid = $MAIL_USER
 mail_location = maildir:$dir/mail/%u
 mail_fsync = never
+# Folders that add-message creates behind Dovecot's back must show up in
+# LIST at once, also in sessions that are already open.
+mailbox_list_index = no
 mailbox_idle_check_interval = 1 secs
 
 # One passwd-file per user (DIR/users/NAME): dovecot re-reads a passwd-file
@@ -183,7 +224,7 @@ passdb {
 userdb {
   driver = passwd-file
   args = username_format=%u $dir/users/%u
-  default_fields = uid=0 gid=0 home=$dir/home/%u
+  default_fields = home=$dir/home/%u
 }
 
 namespace inbox {
@@ -228,6 +269,15 @@ service imap-login {
 service imap {
   process_limit = 1000
 }
+# No anvil auth penalty: it would delay every login from 127.0.0.1 by 4..15 s
+# after a few failed logins with different passwords (tests that try wrong
+# passwords; login_trusted_networks does not lift it in 2.3). With mode 0 the
+# listener is not created, auth cannot connect and disables the penalty.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 EOF
 }
 
@@ -236,29 +286,35 @@ EOF
 
 cmd_start() {
     local dir
-    dir="$(resolve_dir "${1:-}")"
+    resolve_dir "${1:-}"
+    dir="$DIR"
     ensure_installed
     if master_pid "$dir" >/dev/null; then
         die "an instance is already running in $dir (pid $(master_pid "$dir")); stop it first"
     fi
     mkdir -p "$dir"
     chmod 755 "$dir"
+    make_traversable "$dir"
+    rm -rf "$dir/run" # stale sockets/pid of an earlier instance
     mkdir -p "$dir/run" "$dir/state" "$dir/mail" "$dir/home" "$dir/users" "$dir/spool"
     chmod 755 "$dir/users"
+    chown "$MAIL_USER:$MAIL_USER" "$dir/mail" "$dir/home"
     : >>"$dir/dovecot.log"
     gen_certs "$dir"
     CA="$dir/ca.pem"
 
     ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-    local attempt port tport out rc started=0
-    for attempt in 1 2 3 4 5; do
+    local port tport out rc started=0
+    for _ in 1 2 3 4 5; do
         port="$(pick_port)"
         tport="$(pick_port)"
         [ "$port" != "$tport" ] || continue
         write_conf "$dir" "$port" "$tport"
         rc=0
-        out="$(dovecot -c "$dir/dovecot.conf" 2>&1)" || rc=$?
+        # Not $(...): the daemon would keep the pipe open forever.
+        dovecot -c "$dir/dovecot.conf" >"$dir/start.out" 2>&1 </dev/null || rc=$?
+        out="$(cat "$dir/start.out")"
         if [ "$rc" != 0 ]; then
             if grep -qi 'in use' <<<"$out"; then
                 echo "dovecot.sh: port collision ($port/$tport), retrying" >&2
@@ -301,18 +357,26 @@ EOF
     # Optional watchdog: stop the instance when the owning process dies
     # (covers test processes killed before their atexit handler runs).
     if [ -n "${DOVECOT_OWNER_PID:-}" ] && kill -0 "$DOVECOT_OWNER_PID" 2>/dev/null; then
+        # shellcheck disable=SC2016 # expanded by the inner bash
         setsid bash -c '
             while kill -0 "$1" 2>/dev/null && [ -e "$3/run/master.pid" ]; do sleep 1; done
-            [ -e "$3/run/master.pid" ] && DOVECOT_NO_WATCHDOG_KILL=1 "$2" stop "$3"
-            ' watchdog "$DOVECOT_OWNER_PID" "$SELF" "$dir" </dev/null >/dev/null 2>&1 &
+            [ -e "$3/run/master.pid" ] && DOVECOT_NO_WATCHDOG_KILL=1 bash "$2" stop "$3" $4
+            ' watchdog "$DOVECOT_OWNER_PID" "$SELF" "$dir" \
+            "$([ "${DOVECOT_WATCHDOG_PURGE:-}" = 1 ] && echo --purge)" </dev/null >/dev/null 2>&1 &
         echo $! >"$dir/watchdog.pid"
     fi
     cat "$dir/env"
 }
 
 cmd_stop() {
-    local dir mpid pids p deadline
-    dir="$(resolve_dir "${1:-}")"
+    local dir mpid pids p deadline purge=0
+    resolve_dir "${1:-}"
+    dir="$DIR"
+    case "${2:-}" in
+    "") ;;
+    --purge) purge=1 ;;
+    *) usage ;;
+    esac
     if [ -z "${DOVECOT_NO_WATCHDOG_KILL:-}" ] && [ -r "$dir/watchdog.pid" ]; then
         p="$(cat "$dir/watchdog.pid")"
         if [ -n "$p" ] && grep -q watchdog "/proc/$p/cmdline" 2>/dev/null; then
@@ -322,6 +386,7 @@ cmd_stop() {
     fi
     if ! mpid="$(master_pid "$dir")"; then
         echo "dovecot.sh: no running instance in $dir" >&2
+        [ "$purge" = 0 ] || purge_dir "$dir"
         return 0
     fi
     kill -TERM "$mpid" 2>/dev/null || true
@@ -340,11 +405,26 @@ cmd_stop() {
     fi
     rm -f "$dir/run/master.pid"
     echo "dovecot.sh: stopped instance in $dir"
+    [ "$purge" = 0 ] || purge_dir "$dir"
+}
+
+# rm -rf DIR, but only if it is an instance directory made by this script.
+purge_dir() {
+    local dir="$1" first=""
+    [ -d "$dir" ] || return 0
+    if [ -r "$dir/dovecot.conf" ]; then read -r first <"$dir/dovecot.conf" || true; fi
+    if [ "$first" = "# Generated by tests/server/dovecot.sh for a throwaway test instance." ]; then
+        rm -rf -- "$dir"
+        echo "dovecot.sh: removed $dir"
+    else
+        echo "dovecot.sh: not removing $dir: not an instance directory of this script" >&2
+    fi
 }
 
 cmd_status() {
     local dir
-    dir="$(resolve_dir "${1:-}")"
+    resolve_dir "${1:-}"
+    dir="$DIR"
     if master_pid "$dir" >/dev/null; then
         cat "$dir/env"
         return 0
@@ -362,24 +442,26 @@ check_user_name() {
 cmd_add_user() {
     [ $# -eq 3 ] || usage
     local dir name pw tmp
-    dir="$(resolve_dir "$1")"
+    resolve_dir "$1"
+    dir="$DIR"
     name="$2"
     pw="$3"
     check_user_name "$name"
     case "$pw" in *:* | *$'\n'* | *$'\r'*) die "password may not contain ':' or line breaks" ;; esac
     [ -d "$dir/users" ] || die "$dir is not a started instance (no $dir/users)"
-    mkdir -p "$dir/home/$name"
-    tmp="$(mktemp "$dir/users/.tmp.XXXXXX")"
+    # (dovecot creates the home directory itself, as the mail user)
+    tmp="$dir/users/.tmp.$name.$$"
     # user:password:uid:gid:gecos:home:shell:extra
-    printf '%s:{PLAIN}%s:0:0::%s::\n' "$name" "$pw" "$dir/home/$name" >"$tmp"
-    chmod 644 "$tmp"
-    mv -f "$tmp" "$dir/users/$name"
+    # uid/gid stay empty: mail_uid/mail_gid of dovecot.conf apply.
+    (umask 022 && printf '%s:{PLAIN}%s::::::\n' "$name" "$pw" >"$tmp")
+    mv -f "$tmp" "$dir/users/$name" # atomic: dovecot never sees half a file
 }
 
 # The maildir work is done in python (one process for many messages).
 # argv: DIR USER FOLDER then a list of "S<path>" (seen) / "U<path>" (unseen).
-read -r -d '' ADD_PY <<'PY' || true
-import email.utils, errno, fcntl, os, socket, sys, time
+# (a single-quoted string, not a heredoc: bash reads heredocs byte by byte)
+ADD_PY='import fcntl, os, socket, sys, time
+from email._parseaddr import parsedate_tz, mktime_tz
 
 def die(msg):
     sys.stderr.write("dovecot.sh: error: %s\n" % msg)
@@ -410,18 +492,30 @@ if not os.path.exists(os.path.join(dir_, "users", user)):
 
 root = os.path.join(dir_, "mail", user)
 if folder.upper() == "INBOX":
-    mbox = root
+    mbox, parents = root, []
 else:
     parts = folder.split("/")
     for p in parts:
         if p == "" or "." in p or p.upper() == "INBOX" and len(parts) == 1:
-            die("bad folder name %r (use '/' as separator; '.' is not allowed)" % folder)
+            die("bad folder name %r (use / as separator; a dot is not allowed)" % folder)
     mbox = os.path.join(root, "." + ".".join(mutf7(p) for p in parts))
-for d in (root, mbox):
-    for sub in ("cur", "new", "tmp"):
-        os.makedirs(os.path.join(d, sub), mode=0o700, exist_ok=True)
-if mbox != root:
-    open(os.path.join(mbox, "maildirfolder"), "a").close()
+    # parents become real (selectable) folders too, like IMAP CREATE a/b/c
+    parents = [os.path.join(root, "." + ".".join(mutf7(p) for p in parts[:k]))
+               for k in range(1, len(parts))]
+import pwd
+pw = pwd.getpwnam(os.environ["MAIL_USER"])
+UID, GID = pw.pw_uid, pw.pw_gid
+for d in [root] + parents + [mbox]:
+    for sub in ("", "cur", "new", "tmp"):
+        p = os.path.join(d, sub) if sub else d
+        if not os.path.isdir(p):
+            os.makedirs(p, mode=0o700, exist_ok=True)
+            os.chown(p, UID, GID)
+for d in parents + ([mbox] if mbox != root else []):
+    p = os.path.join(d, "maildirfolder")
+    if not os.path.exists(p):
+        open(p, "a").close()
+        os.chown(p, UID, GID)
 
 datas = []
 for seen, path in items:
@@ -444,7 +538,7 @@ def internal_date(data):
             value = line[5:].strip()
     if value:
         try:
-            return email.utils.parsedate_to_datetime(value.decode("ascii", "replace")).timestamp()
+            return mktime_tz(parsedate_tz(value.decode("ascii", "replace")))
         except Exception:
             pass
     return None
@@ -464,13 +558,15 @@ with open(os.path.join(dir_, "mail.lock"), "a+") as lockf:
     except FileNotFoundError:
         last = 0
 
-    # Hold Dovecot's own uidlist lock while renaming the batch in, so that a
+    # Hold the uidlist lock of Dovecot while renaming the batch in, so that a
     # concurrently syncing IMAP session assigns UIDs to all of it or none.
     uidlock = os.path.join(mbox, "dovecot-uidlist.lock")
     deadline = time.time() + 30
     while True:
         try:
-            fd = os.open(uidlock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(uidlock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            # owned by the mail user: a waiting Dovecot puts an inotify watch on it
+            os.fchown(fd, UID, GID)
             os.write(fd, ("%d:%s" % (pid, socket.gethostname())).encode())
             os.close(fd)
             break
@@ -503,6 +599,7 @@ with open(os.path.join(dir_, "mail.lock"), "a+") as lockf:
             tmp = os.path.join(mbox, "tmp", base)
             with open(tmp, "wb") as f:
                 f.write(data)
+            os.chown(tmp, UID, GID)
             t = internal_date(data)
             if t is not None:
                 os.utime(tmp, (t, t))
@@ -512,12 +609,13 @@ with open(os.path.join(dir_, "mail.lock"), "a+") as lockf:
         with open(seq_path + ".tmp", "w") as f:
             f.write(str(last))
         os.replace(seq_path + ".tmp", seq_path)
-PY
+'
 
 cmd_add_message() {
     [ $# -eq 4 ] || [ $# -eq 5 ] || usage
     local dir flag=U
-    dir="$(resolve_dir "$1")"
+    resolve_dir "$1"
+    dir="$DIR"
     check_user_name "$2"
     case "${5:-}" in
     seen | --seen | S) flag=S ;;
@@ -525,13 +623,14 @@ cmd_add_message() {
     *) die "5th argument must be 'seen' (or absent), got '$5'" ;;
     esac
     [ "$4" = - ] || [ -r "$4" ] || die "cannot read message file '$4'"
-    python3 -c "$ADD_PY" "$dir" "$2" "$3" "$flag$4"
+    MAIL_USER="$MAIL_USER" "$PY" -S -c "$ADD_PY" "$dir" "$2" "$3" "$flag$4"
 }
 
 cmd_add_messages() {
     [ $# -ge 3 ] || usage
     local dir user folder flag=U args=()
-    dir="$(resolve_dir "$1")"
+    resolve_dir "$1"
+    dir="$DIR"
     user="$2"
     folder="$3"
     shift 3
@@ -549,12 +648,13 @@ cmd_add_messages() {
         shift
     done
     [ ${#args[@]} -gt 0 ] || return 0
-    python3 -c "$ADD_PY" "$dir" "$user" "$folder" "${args[@]}"
+    MAIL_USER="$MAIL_USER" "$PY" -S -c "$ADD_PY" "$dir" "$user" "$folder" "${args[@]}"
 }
 
 cmd_seed_demo() {
     local dir f
-    dir="$(resolve_dir "${1:-}")"
+    resolve_dir "${1:-}"
+    dir="$DIR"
     cmd_add_user "$dir" demo demo-password
     local inbox=(
         --seen 01-plain-ascii.eml
@@ -587,7 +687,7 @@ cmd="$1"
 shift
 case "$cmd" in
 start) [ $# -eq 1 ] || usage; cmd_start "$@" ;;
-stop) [ $# -eq 1 ] || usage; cmd_stop "$@" ;;
+stop) [ $# -eq 1 ] || [ $# -eq 2 ] || usage; cmd_stop "$@" ;;
 status) [ $# -eq 1 ] || usage; cmd_status "$@" ;;
 add-user) cmd_add_user "$@" ;;
 add-message) cmd_add_message "$@" ;;
