@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::core;
 use crate::ffi::message::{self, EmailMessage};
+use crate::ffi::error::{set_last_error, EMAIL_ERR_HANDLE, EMAIL_OK};
 use crate::ffi::util::{boundary, Owner, Registry};
 
 /// An immutable list of messages (opaque). Made by `email_get_all`, freed by `email_list_free`.
@@ -12,6 +13,16 @@ pub struct EmailList {
 }
 
 static LISTS: Registry<EmailList> = Registry::new();
+
+/// The live list behind a handle, recording the outcome as this thread's last error.
+fn live(list: *const EmailList) -> Option<Arc<EmailList>> {
+    let found = LISTS.get(list);
+    match &found {
+        Some(_) => set_last_error(EMAIL_OK, ""),
+        None => set_last_error(EMAIL_ERR_HANDLE, "invalid list handle (NULL, freed, or not from imapmail)"),
+    }
+    found
+}
 
 /// Wraps messages in a new list handle; each message is registered as owned by the list.
 pub(crate) fn into_handle(messages: Vec<core::Message>) -> *mut EmailList {
@@ -25,19 +36,20 @@ pub(crate) fn into_handle(messages: Vec<core::Message>) -> *mut EmailList {
     LISTS.insert(list, Owner::Host)
 }
 
-/// Number of messages in the list; 0 for NULL or an invalid list.
+/// Number of messages in the list; 0 for NULL or an invalid list (then `email_last_error()` is
+/// `EMAIL_ERR_HANDLE`).
 #[no_mangle]
 pub extern "C" fn email_list_count(list: *const EmailList) -> usize {
-    boundary(0, || LISTS.get(list).map_or(0, |l| l.messages.len()))
+    boundary(0, || live(list).map_or(0, |l| l.messages.len()))
 }
 
 /// The message at `index` (0-based), borrowed from the list: valid until the list is freed, not
-/// to be passed to `email_message_free`. NULL when `index` is out of range or the list invalid.
+/// to be passed to `email_message_free`. NULL when `index` is out of range or the list invalid
+/// (then `email_last_error()` is `EMAIL_ERR_HANDLE`).
 #[no_mangle]
 pub extern "C" fn email_list_get(list: *const EmailList, index: usize) -> *const EmailMessage {
     boundary(std::ptr::null(), || {
-        LISTS
-            .get(list)
+        live(list)
             .and_then(|l| l.messages.get(index).map(Arc::as_ptr))
             .unwrap_or(std::ptr::null())
     })
