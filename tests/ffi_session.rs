@@ -269,6 +269,9 @@ fn unknown_folder_is_not_found() {
     let (code, msg) = start(d.imaps_port, &user.name, &user.password, EMAIL_SECURITY_TLS, &format!("{};folder=Nope", tls_options())).unwrap_err();
     assert_eq!(code, EMAIL_ERR_NOT_FOUND, "{msg}");
     assert!(msg.contains("Nope"), "{msg}");
+    // Dovecot names a missing non-ASCII folder in raw UTF-8, outside the grammar: still NOT_FOUND.
+    let (code, msg) = start(d.imaps_port, &user.name, &user.password, EMAIL_SECURITY_TLS, &format!("{};folder=Année", tls_options())).unwrap_err();
+    assert_eq!(code, EMAIL_ERR_NOT_FOUND, "{msg}");
 }
 
 #[test]

@@ -1548,9 +1548,13 @@ impl<T: Read + Write> Connection<T> {
         // that the parser is waiting for: it is read in one go before the next line, instead
         // of line by line with a parse after each line.
         let mut literal = None;
+        // Start of a line to parse again after its 8-bit text was replaced (see below).
+        let mut reparse = None;
         let match_tag = format!("{}{}", TAG_PREFIX, self.tag);
         loop {
-            let line_start = if try_first {
+            let line_start = if let Some(start) = reparse.take() {
+                start
+            } else if try_first {
                 try_first = false;
                 0
             } else {
@@ -1604,9 +1608,26 @@ impl<T: Read + Write> Connection<T> {
                         literal = announced_literal(line, needed);
                         None
                     }
+                    // Servers write raw UTF-8 into human-readable text (Dovecot: `NO Mailbox
+                    // doesn't exist: Année`), which the grammar does not allow and imap-proto
+                    // rejects. Rather than treating the line as a BYE, a single line (no
+                    // literal, so no message data) has its 8-bit bytes replaced by `?` and is
+                    // parsed again.
+                    Err(_) if is_plain_line_with_8bit(line) => {
+                        reparse = Some(line_start);
+                        None
+                    }
                     _ => Some(Err((Status::Bye, None, None))),
                 }
             };
+            if let Some(start) = reparse {
+                for byte in &mut data[start..] {
+                    if *byte >= 0x80 {
+                        *byte = b'?';
+                    }
+                }
+                continue;
+            }
 
             match break_with {
                 Some(Ok(_)) => {
@@ -1708,6 +1729,13 @@ impl<T: Read + Write> Connection<T> {
 
 /// Largest step by which [`Connection::read_literal`] grows its buffer ahead of the data.
 const LITERAL_CHUNK: usize = 64 * 1024 * 1024;
+
+/// True for one complete line (ending in CRLF, no literal inside) with bytes >= 0x80.
+fn is_plain_line_with_8bit(line: &[u8]) -> bool {
+    line.ends_with(b"\r\n")
+        && !line[..line.len() - 2].contains(&b'\n')
+        && line.iter().any(|&b| b >= 0x80)
+}
 
 /// The length of the literal announced at the very end of `buf` (`{N}\r\n`), when the parser
 /// reported that it needs exactly that many more bytes, i.e. is waiting for the literal's data.
@@ -1825,6 +1853,26 @@ mod tests {
         let (mut actual_response, i) = client.read_response().unwrap();
         actual_response.truncate(i);
         assert_eq!(Vec::<u8>::new(), actual_response);
+    }
+
+    #[test]
+    fn eight_bit_text_in_a_status_line_is_not_a_bye() {
+        let response = "* OK [ALERT] Ann\u{e9}e en cours\r\na0 NO Mailbox doesn't exist: Ann\u{e9}e\r\n";
+        let mock_stream = MockStream::new(response.as_bytes().to_vec());
+        let mut client = Client::new(mock_stream);
+        match client.read_response() {
+            Err(Error::No(no)) => assert_eq!(no.information, "Mailbox doesn't exist: Ann??e"),
+            other => panic!("expected NO, got {:?}", other),
+        }
+    }
+
+    #[test]
+    fn eight_bit_bytes_inside_a_literal_are_kept() {
+        let response = "* 1 FETCH (BODY[] {6}\r\nAnn\u{e9}e)\r\na0 OK done\r\n";
+        let mock_stream = MockStream::new(response.as_bytes().to_vec());
+        let mut client = Client::new(mock_stream);
+        let (data, _) = client.read_response().unwrap();
+        assert!(data.windows(6).any(|w| w == "Ann\u{e9}e".as_bytes()));
     }
 
     #[test]
