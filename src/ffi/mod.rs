@@ -4,5 +4,8 @@
 pub mod error;
 pub mod list;
 pub mod message;
+pub mod search;
 pub mod session;
+pub mod strings;
+pub mod text;
 mod util;
