@@ -103,7 +103,14 @@ pub struct Message {
 impl Message {
     /// Builds a message from what the server sent. `raw` is the whole message, or only its
     /// header block when `headers_only`.
-    pub fn new(uid: u32, flags: u32, keywords: Vec<String>, size: u64, raw: Vec<u8>, headers_only: bool) -> Message {
+    pub fn new(
+        uid: u32,
+        flags: u32,
+        keywords: Vec<String>,
+        size: u64,
+        raw: Vec<u8>,
+        headers_only: bool,
+    ) -> Message {
         Message {
             uid,
             flags,
@@ -193,34 +200,222 @@ impl Message {
 }
 
 fn decode_header(raw: &[u8]) -> HeaderInfo {
-    let headers = match mailparse::parse_headers(raw) {
-        Ok((h, _)) => h,
-        Err(_) => return HeaderInfo::default(),
-    };
+    if let Ok((headers, _)) = mailparse::parse_headers(raw) {
+        return header_info(&headers);
+    }
+    // A header block mailparse refuses (starting with a continuation line, a lone CR): decode
+    // a cleaned copy rather than lose every field.
+    let clean = sanitize_header_block(raw);
+    match mailparse::parse_headers(&clean) {
+        Ok((headers, _)) => header_info(&headers),
+        Err(_) => HeaderInfo::default(),
+    }
+}
+
+fn header_info(headers: &[MailHeader<'_>]) -> HeaderInfo {
     let mut info = HeaderInfo {
-        fields: headers.iter().map(|h| (h.get_key(), h.get_value())).collect(),
+        fields: headers
+            .iter()
+            .map(|h| (h.get_key(), h.get_value()))
+            .collect(),
         ..HeaderInfo::default()
     };
-    info.subject = headers.get_first_value("Subject").unwrap_or_default();
-    info.from = addresses(&headers, "From").into_iter().next().unwrap_or_default();
+    info.subject = one_line(&headers.get_first_value("Subject").unwrap_or_default());
+    info.from = addresses(headers, "From")
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     if info.from.address.is_empty() && info.from.name.is_empty() {
-        info.from = addresses(&headers, "Sender").into_iter().next().unwrap_or_default();
+        info.from = addresses(headers, "Sender")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
     }
-    info.to = addresses(&headers, "To");
-    info.cc = addresses(&headers, "Cc");
-    info.bcc = addresses(&headers, "Bcc");
-    info.reply_to = addresses(&headers, "Reply-To");
-    info.date = headers.get_first_value("Date").map(|d| d.trim().to_string()).unwrap_or_default();
+    info.to = addresses(headers, "To");
+    info.cc = addresses(headers, "Cc");
+    info.bcc = addresses(headers, "Bcc");
+    info.reply_to = addresses(headers, "Reply-To");
+    info.date = headers
+        .get_first_value("Date")
+        .map(|d| one_line(d.trim()))
+        .unwrap_or_default();
     info.timestamp = if info.date.is_empty() {
         0
     } else {
-        mailparse::dateparse(&info.date).unwrap_or(0)
+        mailparse::dateparse(&info.date)
+            .ok()
+            .or_else(|| lenient_date(&info.date))
+            .unwrap_or(0)
     };
     info.message_id = headers
         .get_first_value("Message-ID")
-        .map(|v| v.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string())
+        .map(|v| {
+            one_line(
+                v.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .trim(),
+            )
+        })
         .unwrap_or_default();
     info
+}
+
+/// A header value on one line: CR, LF and other control characters (a lone CR inside a field,
+/// a NUL) become spaces; tabs stay.
+fn one_line(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect()
+}
+
+/// The header block of `raw` made acceptable to mailparse: lines before the first field that
+/// start with blanks are dropped, a lone CR becomes a space, lines are joined with CRLF and the
+/// block ends with an empty line. The body (if any) is not included.
+fn sanitize_header_block(raw: &[u8]) -> Vec<u8> {
+    let end = find_body_start(raw);
+    let block = &raw[..end];
+    let mut out = Vec::with_capacity(block.len() + 16);
+    let mut seen_field = false;
+    for line in block.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let continuation = line[0] == b' ' || line[0] == b'\t';
+        if continuation && !seen_field {
+            continue;
+        }
+        if !continuation && !line.contains(&b':') {
+            // Not a field and not a continuation: drop it rather than break the block.
+            continue;
+        }
+        seen_field = true;
+        out.extend(line.iter().map(|&b| if b == b'\r' { b' ' } else { b }));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Dates that are not RFC 5322 but common: `2024-03-04 10:15:00`, `2024-03-04T10:15:00Z`,
+/// `2024-03-04 10:15:00 +0100`, and asctime `Mon Mar  4 10:15:00 2024`. UTC when no zone.
+fn lenient_date(text: &str) -> Option<i64> {
+    let t = text.trim();
+    iso_date(t).or_else(|| asctime_date(t))
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn valid_ymd_hms(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> bool {
+    (1..=9999).contains(&y)
+        && (1..=12).contains(&mo)
+        && (1..=31).contains(&d)
+        && (0..24).contains(&h)
+        && (0..60).contains(&mi)
+        && (0..=60).contains(&s)
+}
+
+/// Seconds east of UTC for `Z`, `UTC`, `GMT`, `+HHMM`, `+HH:MM`, `-HH` (None: not a zone).
+fn zone_offset(z: &str) -> Option<i64> {
+    let z = z.trim();
+    if z.is_empty()
+        || z.eq_ignore_ascii_case("z")
+        || z.eq_ignore_ascii_case("utc")
+        || z.eq_ignore_ascii_case("gmt")
+    {
+        return Some(0);
+    }
+    let (sign, rest) = match z.as_bytes().first()? {
+        b'+' => (1, &z[1..]),
+        b'-' => (-1, &z[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
+        return None;
+    }
+    let h: i64 = digits[..2].parse().ok()?;
+    let m: i64 = if digits.len() == 4 {
+        digits[2..].parse().ok()?
+    } else {
+        0
+    };
+    (h < 24 && m < 60).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// `HH:MM[:SS[.fff]]` → (h, m, s).
+fn clock(t: &str) -> Option<(i64, i64, i64)> {
+    let mut it = t.split(':');
+    let h = it.next()?.parse().ok()?;
+    let m = it.next()?.parse().ok()?;
+    let s = match it.next() {
+        Some(s) => s.split('.').next()?.parse().ok()?,
+        None => 0,
+    };
+    if it.next().is_some() {
+        return None;
+    }
+    Some((h, m, s))
+}
+
+fn iso_date(t: &str) -> Option<i64> {
+    let (date, rest) = (t.get(..10)?, t.get(10..)?);
+    let mut parts = date.split('-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let mo: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    let rest = rest
+        .strip_prefix('T')
+        .or_else(|| rest.strip_prefix(' '))
+        .unwrap_or(rest)
+        .trim_start();
+    let (time, zone) = if rest.is_empty() {
+        ("00:00:00", "")
+    } else {
+        let cut = rest.find(['+', '-', 'Z', 'z', ' ']).unwrap_or(rest.len());
+        (&rest[..cut], &rest[cut..])
+    };
+    let (h, mi, s) = clock(time)?;
+    let offset = zone_offset(zone)?;
+    valid_ymd_hms(y, mo, d, h, mi, s)
+        .then(|| days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset)
+}
+
+fn asctime_date(t: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let words: Vec<&str> = t.split_whitespace().collect();
+    // [weekday] month day time year [zone]
+    let w = if words
+        .first()
+        .is_some_and(|w| w.len() >= 3 && MONTHS.contains(&w[..3].to_ascii_lowercase().as_str()))
+    {
+        &words[..]
+    } else {
+        words.get(1..)?
+    };
+    let mo = MONTHS.iter().position(|m| {
+        w.first()
+            .is_some_and(|x| x.len() >= 3 && x[..3].eq_ignore_ascii_case(m))
+    })? as i64
+        + 1;
+    let d: i64 = w.get(1)?.parse().ok()?;
+    let (h, mi, s) = clock(w.get(2)?)?;
+    let y: i64 = w.get(3)?.parse().ok()?;
+    let offset = zone_offset(w.get(4).copied().unwrap_or(""))?;
+    valid_ymd_hms(y, mo, d, h, mi, s)
+        .then(|| days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset)
 }
 
 fn addresses(headers: &[MailHeader<'_>], name: &str) -> Vec<Address> {
@@ -246,7 +441,10 @@ fn addresses(headers: &[MailHeader<'_>], name: &str) -> Vec<Address> {
                     .and_then(|(_, a)| a.split_once('>'))
                     .map(|(a, _)| a.trim().to_string())
                     .unwrap_or_else(|| text.clone());
-                out.push(Address { name: String::new(), address });
+                out.push(Address {
+                    name: String::new(),
+                    address,
+                });
             }
         }
     }
@@ -255,28 +453,156 @@ fn addresses(headers: &[MailHeader<'_>], name: &str) -> Vec<Address> {
 
 fn single(s: &mailparse::SingleInfo) -> Address {
     Address {
-        name: s.display_name.clone().unwrap_or_default().trim().to_string(),
+        name: s
+            .display_name
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         address: s.addr.trim().to_string(),
     }
 }
 
 fn decode_body(raw: &[u8]) -> BodyInfo {
-    match mailparse::parse_mail(raw) {
+    let first = match mailparse::parse_mail(raw) {
         Ok(mail) => {
             let mut body = BodyInfo::default();
             walk(&mail, &mut body, false);
-            body
+            return body;
         }
-        Err(e) => {
-            // Too deep or otherwise undecodable: keep the bytes after the header block as text.
-            let start = find_body_start(raw);
-            BodyInfo {
-                text: String::from_utf8_lossy(&raw[start..]).into_owned(),
-                error: Some(format!("MIME structure could not be decoded: {e}")),
-                ..BodyInfo::default()
-            }
+        Err(e) => e,
+    };
+    // A header block mailparse refuses: decode the message with a cleaned header block.
+    let mut cleaned = sanitize_header_block(raw);
+    cleaned.extend_from_slice(&raw[find_body_start(raw)..]);
+    if let Ok(mail) = mailparse::parse_mail(&cleaned) {
+        let mut body = BodyInfo::default();
+        walk(&mail, &mut body, false);
+        return body;
+    }
+    // Too deep or otherwise undecodable: keep the bytes after the header block as text.
+    let start = find_body_start(raw);
+    BodyInfo {
+        text: decode_text_bytes(&raw[start..]),
+        error: Some(format!("MIME structure could not be decoded: {first}")),
+        ..BodyInfo::default()
+    }
+}
+
+/// Bytes of unknown charset as text: UTF-8 when they are valid UTF-8, else Windows-1252 (the
+/// superset of Latin-1 that mislabelled Western mail almost always is).
+fn decode_text_bytes(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => windows_1252(bytes),
+    }
+}
+
+fn windows_1252(bytes: &[u8]) -> String {
+    const HIGH: [char; 32] = [
+        '\u{20AC}', '\u{81}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}',
+        '\u{2021}', '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{8D}',
+        '\u{017D}', '\u{8F}', '\u{90}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}',
+        '\u{2013}', '\u{2014}', '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}', '\u{0153}',
+        '\u{9D}', '\u{017E}', '\u{0178}',
+    ];
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9F => HIGH[usize::from(b - 0x80)],
+            _ => char::from(b),
+        })
+        .collect()
+}
+
+/// Base64 decoded as far as it goes: characters outside the alphabet are skipped, padding is
+/// optional, a trailing incomplete group gives the bytes it holds.
+fn lenient_base64(encoded: &[u8]) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' | b'-' => Some(62),
+            b'/' | b'_' => Some(63),
+            _ => None,
+        }
+    };
+    let mut out = Vec::with_capacity(encoded.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for v in encoded.iter().filter_map(|&c| value(c)) {
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
         }
     }
+    out
+}
+
+/// The decoded bytes of a part: mailparse's, or when its transfer decoding fails (base64 with
+/// garbage), a lenient decoding of the raw bytes.
+fn part_bytes(part: &ParsedMail<'_>) -> Vec<u8> {
+    match part.get_body_raw() {
+        Ok(b) => b,
+        Err(_) => match part.get_body_encoded() {
+            mailparse::body::Body::Base64(b) => lenient_base64(b.get_raw()),
+            other => raw_of(&other).to_vec(),
+        },
+    }
+}
+
+fn raw_of<'a>(body: &'a mailparse::body::Body<'a>) -> &'a [u8] {
+    match body {
+        mailparse::body::Body::Base64(b) | mailparse::body::Body::QuotedPrintable(b) => b.get_raw(),
+        mailparse::body::Body::SevenBit(b) | mailparse::body::Body::EightBit(b) => b.get_raw(),
+        mailparse::body::Body::Binary(b) => b.get_raw(),
+    }
+}
+
+/// True when mailparse knows the charset label (its table is the WHATWG one: `utf8`,
+/// `latin1`, `cp1252`, ... but not `latin-1` or `x-unknown`). Probed by decoding two bytes that
+/// every single- and double-byte charset maps to characters; an unknown label decodes them as
+/// ASCII, to U+FFFD (as does UTF-8, whose invalid bytes get the same fallback).
+fn charset_known(label: &str) -> bool {
+    let ctype = mailparse::parse_content_type(&format!(
+        "text/plain; charset=\"{}\"",
+        label.replace(['"', '\\'], "")
+    ));
+    match mailparse::body::Body::new(b"\xe9\xa1", &ctype, &Some("8bit".to_string())) {
+        mailparse::body::Body::EightBit(t) => {
+            t.get_as_string().is_ok_and(|s| !s.contains('\u{FFFD}'))
+        }
+        _ => false,
+    }
+}
+
+/// The text of a text part. mailparse decodes the charsets it knows. Where it gives U+FFFD
+/// because it does not know the label (`latin-1`, `x-unknown`) or the bytes are not in the
+/// declared charset (Latin-1 text labelled UTF-8), the bytes are taken as UTF-8 when valid,
+/// else as Windows-1252. Undeclared (US-ASCII) text with 8-bit bytes is taken the same way
+/// (raw UTF-8 is far more common there than Windows-1252).
+fn part_text(part: &ParsedMail<'_>) -> String {
+    let bytes = part_bytes(part);
+    let label = part.ctype.charset.trim().to_ascii_lowercase();
+    // ASCII bytes go through mailparse too: 7-bit charsets (ISO-2022-JP, UTF-7) need decoding.
+    let undeclared = label == "us-ascii" || label == "ascii" || label.is_empty();
+    if undeclared && !bytes.is_ascii() {
+        return decode_text_bytes(&bytes);
+    }
+    let text = match part.get_body() {
+        Ok(t) => t,
+        Err(_) => return decode_text_bytes(&bytes),
+    };
+    if text.contains('\u{FFFD}') && !charset_known(&label) {
+        let fallback = decode_text_bytes(&bytes);
+        if !fallback.contains('\u{FFFD}') {
+            return fallback;
+        }
+    }
+    text
 }
 
 fn find_body_start(raw: &[u8]) -> usize {
@@ -296,7 +622,7 @@ fn walk(part: &ParsedMail<'_>, body: &mut BodyInfo, in_alternative: bool) {
         if part.subparts.is_empty() {
             // A multipart without parts (e.g. no boundary found): treat its body as text.
             if body.text.is_empty() {
-                body.text = part.get_body().unwrap_or_default();
+                body.text = part_text(part);
             }
             return;
         }
@@ -312,16 +638,26 @@ fn walk(part: &ParsedMail<'_>, body: &mut BodyInfo, in_alternative: bool) {
         .or_else(|| part.ctype.params.get("name"))
         .cloned()
         .unwrap_or_default();
-    let is_attachment_disposition = disposition.disposition == mailparse::DispositionType::Attachment;
+    let is_attachment_disposition =
+        disposition.disposition == mailparse::DispositionType::Attachment;
     let content_id = part
         .headers
         .get_first_value("Content-ID")
-        .map(|v| v.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
         .unwrap_or_default();
     let is_text = mime == "text/plain" || mime == "text/html";
     if is_text && !is_attachment_disposition && filename.is_empty() {
-        let text = part.get_body().unwrap_or_else(|_| String::from_utf8_lossy(&part.get_body_raw().unwrap_or_default()).into_owned());
-        let target = if mime == "text/html" { &mut body.html } else { &mut body.text };
+        let text = part_text(part);
+        let target = if mime == "text/html" {
+            &mut body.html
+        } else {
+            &mut body.text
+        };
         if target.is_empty() {
             *target = text;
             return;
@@ -333,7 +669,7 @@ fn walk(part: &ParsedMail<'_>, body: &mut BodyInfo, in_alternative: bool) {
             return;
         }
     }
-    let data = part.get_body_raw().unwrap_or_else(|_| part.get_body_encoded_raw().to_vec());
+    let data = part_bytes(part);
     let name = if filename.is_empty() && mime == "message/rfc822" {
         attached_message_name(&data)
     } else {
@@ -341,7 +677,10 @@ fn walk(part: &ParsedMail<'_>, body: &mut BodyInfo, in_alternative: bool) {
     };
     // mailparse reports "inline" when there is no Content-Disposition at all: then a part is
     // inline only when the body refers to it by Content-ID.
-    let has_disposition = part.headers.get_first_header("Content-Disposition").is_some();
+    let has_disposition = part
+        .headers
+        .get_first_header("Content-Disposition")
+        .is_some();
     let inline = match disposition.disposition {
         mailparse::DispositionType::Inline if has_disposition => true,
         mailparse::DispositionType::Attachment => false,
@@ -370,20 +709,6 @@ fn attached_message_name(data: &[u8]) -> String {
     }
 }
 
-trait RawBody {
-    fn get_body_encoded_raw(&self) -> &[u8];
-}
-
-impl RawBody for ParsedMail<'_> {
-    fn get_body_encoded_raw(&self) -> &[u8] {
-        match self.get_body_encoded() {
-            mailparse::body::Body::Base64(b) | mailparse::body::Body::QuotedPrintable(b) => b.get_raw(),
-            mailparse::body::Body::SevenBit(b) | mailparse::body::Body::EightBit(b) => b.get_raw(),
-            mailparse::body::Body::Binary(b) => b.get_raw(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,12 +733,87 @@ mod tests {
     fn too_deep_mime_still_returns_the_message() {
         let mut raw = String::from("Subject: deep\r\n");
         for i in 0..150 {
-            raw.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}z\r\n\r\n--b{i}z\r\n"));
+            raw.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=b{i}z\r\n\r\n--b{i}z\r\n"
+            ));
         }
         raw.push_str("\r\nbottom\r\n");
         let m = Message::from_raw(raw.into_bytes());
         assert_eq!(m.header().subject, "deep");
         assert!(m.body().error.is_some());
         assert!(m.body().text.contains("bottom"));
+    }
+
+    #[test]
+    fn lenient_dates() {
+        assert_eq!(lenient_date("2024-03-04 10:09:00"), Some(1_709_546_940));
+        assert_eq!(lenient_date("2024-03-04T10:09:00Z"), Some(1_709_546_940));
+        assert_eq!(
+            lenient_date("2024-03-04T11:09:00+01:00"),
+            Some(1_709_546_940)
+        );
+        assert_eq!(
+            lenient_date("2024-03-04 11:09:00 +0100"),
+            Some(1_709_546_940)
+        );
+        assert_eq!(
+            lenient_date("Mon Mar  4 10:09:00 2024"),
+            Some(1_709_546_940)
+        );
+        assert_eq!(lenient_date("Mar 4 10:09:00 2024 GMT"), Some(1_709_546_940));
+        assert_eq!(lenient_date("2024-03-04"), Some(1_709_510_400));
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-04 10:00:00",
+            "2024-03-04 25:00:00",
+            "Foo Bar 4 10:09:00 2024",
+            "2024-03-04 10:09:00 +99",
+        ] {
+            assert_eq!(lenient_date(bad), None, "{bad}");
+        }
+        let m = Message::from_raw(b"Subject: d\r\nDate: 2024-03-04 10:09:00\r\n\r\nx".to_vec());
+        assert_eq!(m.header().timestamp, 1_709_546_940);
+    }
+
+    #[test]
+    fn lenient_base64_and_windows_1252() {
+        assert_eq!(lenient_base64(b"SGVsbG8gd29ybGQ="), b"Hello world");
+        assert_eq!(lenient_base64(b"SGVs!!bG8\r\ngd2\x009y"), b"Hello wor");
+        assert_eq!(lenient_base64(b""), b"");
+        assert_eq!(windows_1252(b"Gr\xfc\xdfe \x80 \x93ok\x94"), "Grüße € “ok”");
+        assert_eq!(decode_text_bytes("déjà".as_bytes()), "déjà");
+        assert_eq!(decode_text_bytes(b"d\xe9j\xe0"), "déjà");
+    }
+
+    #[test]
+    fn header_block_that_mailparse_refuses_is_cleaned() {
+        let raw = b" stray\r\nSubject: still here\r\nFrom: a@b.c\r\nnot a field\r\nTo: x@y.z\r\n\r\nbody\r\n".to_vec();
+        let m = Message::from_raw(raw.clone());
+        assert_eq!(m.header().subject, "still here");
+        assert_eq!(m.header().from.address, "a@b.c");
+        assert_eq!(m.recipients(RecipientKind::To)[0].address, "x@y.z");
+        assert_eq!(m.body().text, "body\r\n");
+        assert!(m.body().error.is_none());
+        assert_eq!(m.source(), &raw[..]);
+        let m = Message::from_raw(b"Subject: a\rb\r\n\r\nx".to_vec());
+        assert_eq!(m.header().subject, "a b");
+    }
+
+    #[test]
+    fn unknown_or_misspelled_charset_is_not_replacement_characters() {
+        let raw = b"Content-Type: text/plain; charset=latin-1\r\n\r\nK\xf6ln".to_vec();
+        assert_eq!(Message::from_raw(raw).body().text, "Köln");
+        let raw = b"Content-Type: text/plain; charset=x-unknown\r\n\r\nK\xc3\xb6ln".to_vec();
+        assert_eq!(Message::from_raw(raw).body().text, "Köln");
+        let raw = b"Content-Type: text/plain; charset=iso-8859-1\r\n\r\nK\xf6ln".to_vec();
+        assert_eq!(Message::from_raw(raw).body().text, "Köln");
+        // 7-bit bytes of a stateful charset are decoded, not taken as ASCII.
+        let raw =
+            b"Content-Type: text/plain; charset=iso-2022-jp\r\n\r\n\x1b$BF|K\\\x1b(B".to_vec();
+        assert_eq!(Message::from_raw(raw).body().text, "日本");
+        // Raw UTF-8 in a part without a charset.
+        let raw = "Subject: x\r\n\r\nK\u{f6}ln".as_bytes().to_vec();
+        assert_eq!(Message::from_raw(raw).body().text, "Köln");
     }
 }

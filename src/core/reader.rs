@@ -138,12 +138,21 @@ impl ReadIter {
     }
 
     /// Stores the fetched messages of a batch, in the batch's UID order. Messages the server
-    /// did not return (expunged meanwhile) are skipped.
-    pub fn store_batch(&mut self, batch: &[Listed], mut fetched: Vec<Message>) {
-        fetched.sort_by_key(Message::uid);
+    /// did not return (expunged meanwhile) are skipped. When the answer holds several FETCH
+    /// responses for one UID (an unsolicited flag update next to the requested data, as Gmail
+    /// and Dovecot send), the one that carries the most message bytes wins.
+    pub fn store_batch(&mut self, batch: &[Listed], fetched: Vec<Message>) {
+        let mut best: std::collections::HashMap<u32, Message> = std::collections::HashMap::new();
+        for m in fetched {
+            match best.get(&m.uid()) {
+                Some(kept) if kept.source().len() > m.source().len() => {}
+                _ => {
+                    best.insert(m.uid(), m);
+                }
+            }
+        }
         for listed in batch {
-            if let Ok(i) = fetched.binary_search_by_key(&listed.uid, Message::uid) {
-                let m = std::mem::replace(&mut fetched[i], Message::from_raw(Vec::new()));
+            if let Some(m) = best.remove(&listed.uid) {
                 self.ready.push_back(m);
             }
         }
@@ -196,7 +205,21 @@ pub fn uid_set(uids: impl IntoIterator<Item = u32>) -> String {
     out
 }
 
-/// Flag bits and keywords of a FETCH.
+/// The flag bit of a system flag written in any case (`\Seen`, `\seen`, `\SEEN`); 0 for
+/// other system flags (`\Recent`, `\*`, unknown ones).
+fn system_flag_bit(name: &str) -> u32 {
+    match name.to_ascii_lowercase().as_str() {
+        "\\seen" => flags::SEEN,
+        "\\answered" => flags::ANSWERED,
+        "\\flagged" => flags::FLAGGED,
+        "\\deleted" => flags::DELETED,
+        "\\draft" => flags::DRAFT,
+        _ => 0,
+    }
+}
+
+/// Flag bits and keywords of a FETCH. System flags count whatever their case (some servers
+/// write `\seen`); other backslash flags (`\Recent`, ...) are neither bits nor keywords.
 pub fn flag_bits(list: &[Flag<'_>]) -> (u32, Vec<String>) {
     let mut bits = 0;
     let mut keywords = Vec::new();
@@ -207,6 +230,7 @@ pub fn flag_bits(list: &[Flag<'_>]) -> (u32, Vec<String>) {
             Flag::Flagged => bits |= flags::FLAGGED,
             Flag::Deleted => bits |= flags::DELETED,
             Flag::Draft => bits |= flags::DRAFT,
+            Flag::Custom(k) if k.starts_with('\\') => bits |= system_flag_bit(k),
             Flag::Custom(k) => keywords.push(k.to_string()),
             _ => {}
         }
@@ -217,7 +241,7 @@ pub fn flag_bits(list: &[Flag<'_>]) -> (u32, Vec<String>) {
 /// A listing entry from a `UID FETCH ... (UID FLAGS RFC822.SIZE)` answer.
 pub fn listed_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Listed> {
     let uid = f.uid?;
-    if opts.unread_only && f.flags().iter().any(|fl| *fl == Flag::Seen) {
+    if opts.unread_only && flag_bits(f.flags()).0 & flags::SEEN != 0 {
         return None;
     }
     Some(Listed {
@@ -234,10 +258,21 @@ pub fn message_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Message> 
         // Marked on the server when handed out (see ReadIter::take_marks).
         bits |= flags::SEEN;
     }
-    let raw = if opts.headers_only { f.header() } else { f.body() };
+    let raw = if opts.headers_only {
+        f.header()
+    } else {
+        f.body()
+    };
     let raw = raw.map(<[u8]>::to_vec).unwrap_or_default();
     let size = f.size.map(u64::from).unwrap_or(raw.len() as u64);
-    Some(Message::new(uid, bits, keywords, size, raw, opts.headers_only))
+    Some(Message::new(
+        uid,
+        bits,
+        keywords,
+        size,
+        raw,
+        opts.headers_only,
+    ))
 }
 
 #[cfg(test)]
@@ -249,7 +284,10 @@ mod tests {
         assert_eq!(uid_set([1, 2, 3, 5, 7, 8, 10]), "1:3,5,7:8,10");
         assert_eq!(uid_set([42]), "42");
         assert_eq!(uid_set(Vec::<u32>::new()), "");
-        assert_eq!(uid_set([u32::MAX - 1, u32::MAX]), format!("{}:{}", u32::MAX - 1, u32::MAX));
+        assert_eq!(
+            uid_set([u32::MAX - 1, u32::MAX]),
+            format!("{}:{}", u32::MAX - 1, u32::MAX)
+        );
     }
 
     #[test]
@@ -258,10 +296,67 @@ mod tests {
         let mut it = ReadIter::new(ReadOptions::default(), listed);
         let sizes: Vec<usize> = (0..8).map(|_| it.take_batch().len()).collect();
         assert_eq!(sizes, vec![4, 8, 16, 32, 64, 128, 256, 256]);
-        let big = vec![Listed { uid: 1, size: BATCH_BYTES }, Listed { uid: 2, size: 10 }];
+        let big = vec![
+            Listed {
+                uid: 1,
+                size: BATCH_BYTES,
+            },
+            Listed { uid: 2, size: 10 },
+        ];
         let mut it = ReadIter::new(ReadOptions::default(), big);
-        assert_eq!(it.take_batch().len(), 1, "a batch over the byte budget holds one message");
+        assert_eq!(
+            it.take_batch().len(),
+            1,
+            "a batch over the byte budget holds one message"
+        );
         assert_eq!(it.take_batch().len(), 1);
         assert!(it.take_batch().is_empty());
+    }
+
+    #[test]
+    fn system_flags_in_any_case_and_gmail_keywords() {
+        let list = [
+            Flag::Custom("\\seen".into()),
+            Flag::Custom("\\FLAGGED".into()),
+            Flag::Custom("\\Recent".into()),
+            Flag::Recent,
+            Flag::Custom("$label1".into()),
+            Flag::Custom("OIB-Seen-[Gmail]/Important".into()),
+        ];
+        let (bits, keywords) = flag_bits(&list);
+        assert_eq!(bits, flags::SEEN | flags::FLAGGED);
+        assert_eq!(
+            keywords,
+            vec![
+                "$label1".to_string(),
+                "OIB-Seen-[Gmail]/Important".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_flag_update_next_to_the_body_does_not_replace_it() {
+        let listed = vec![Listed { uid: 7, size: 10 }, Listed { uid: 8, size: 10 }];
+        let mut it = ReadIter::new(ReadOptions::default(), listed.clone());
+        let body = |uid: u32| {
+            Message::new(
+                uid,
+                0,
+                Vec::new(),
+                10,
+                b"Subject: x\r\n\r\nbody".to_vec(),
+                false,
+            )
+        };
+        let flags_only =
+            |uid: u32| Message::new(uid, flags::SEEN, Vec::new(), 0, Vec::new(), false);
+        it.store_batch(
+            &listed,
+            vec![flags_only(8), body(7), body(8), flags_only(7)],
+        );
+        let got: Vec<(u32, usize)> = std::iter::from_fn(|| it.pop_ready())
+            .map(|m| (m.uid(), m.source().len()))
+            .collect();
+        assert_eq!(got, vec![(7, 18), (8, 18)]);
     }
 }

@@ -89,7 +89,12 @@ runtime_deps() {
 
 ensure_installed() {
     local root="$CACHE/cyrus-root" stamp want p missing=()
+    mkdir -p "$CACHE"
+    # One installer at a time (test processes may start servers in parallel).
+    exec 8>"$CACHE/.install.lock"
+    flock 8
     fetch_debs
+    # shellcheck disable=SC2012 # plain Debian file names
     want="$(cd "$CACHE/debs" && ls cyrus-common_*.deb cyrus-imapd_*.deb | sort | tr '\n' ' ')"
     for p in $(runtime_deps) "${EXTRA_PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -125,6 +130,7 @@ ensure_installed() {
         useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
             --gid mail "$RUN_USER" || die "cannot create user $RUN_USER"
     fi
+    flock -u 8
 }
 
 # ---------------------------------------------------------------------------
@@ -273,7 +279,7 @@ cmd_start() {
     if ! runuser -u "$RUN_USER" -- test -x "$dir"; then
         die "DIR $dir is not reachable by the user '$RUN_USER' (a parent directory is private?)"
     fi
-    rm -rf "$dir/conf" "$dir/spool" "$dir/run" "$dir/sieve"
+    rm -rf "${dir:?}/conf" "${dir:?}/spool" "${dir:?}/run" "${dir:?}/sieve"
     mkdir -p "$dir/conf" "$dir/spool" "$dir/run/socket" "$dir/run/proc" "$dir/run/lock" \
         "$dir/sieve" "$dir/users"
     chmod 700 "$dir/users"
@@ -283,8 +289,8 @@ cmd_start() {
     chown -R "$RUN_USER:mail" "$dir/conf" "$dir/spool" "$dir/run" "$dir/sieve"
     ulimit -n 65536 2>/dev/null || true
 
-    local attempt port tport started=0 deadline ok_plain ok_tls
-    for attempt in 1 2 3 4 5; do
+    local port tport started=0 deadline ok_plain ok_tls
+    for _ in 1 2 3 4 5; do
         port="$(pick_port)"
         tport="$(pick_port)"
         [ "$port" != "$tport" ] || continue
@@ -330,6 +336,7 @@ CYRUS_DIR=$dir
 CYRUS_PID=$mpid
 EOF
     if [ -n "${CYRUS_OWNER_PID:-}" ] && kill -0 "$CYRUS_OWNER_PID" 2>/dev/null; then
+        # shellcheck disable=SC2016 # expanded by the inner bash
         setsid bash -c '
             while kill -0 "$1" 2>/dev/null && [ -e "$3/master.pid" ]; do sleep 1; done
             [ -e "$3/master.pid" ] && CYRUS_NO_WATCHDOG_KILL=1 "$2" stop "$3"
