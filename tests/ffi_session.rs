@@ -252,7 +252,8 @@ fn empty_folder_gives_out() {
     let d = common::dovecot();
     let user = d.new_user("empty");
     let s = open(&user);
-    let mut m: *mut EmailMessage = 1 as *mut EmailMessage;
+    // Not NULL on entry, so the test sees that OUT sets it to NULL.
+    let mut m: *mut EmailMessage = std::ptr::NonNull::dangling().as_ptr();
     assert_eq!(unsafe { email_read_first(s, EMAIL_READ_ALL, &mut m) }, EMAIL_OUT);
     assert!(m.is_null());
     let mut list: *mut EmailList = ptr::null_mut();

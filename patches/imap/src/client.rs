@@ -374,6 +374,12 @@ impl<T: Read + Write> Client<T> {
             .and_then(|lines| Capabilities::parse(lines, &mut unsolicited_responses))
     }
 
+    /// Runs a command before authentication (for example `ID`, RFC 2971, which some servers
+    /// require before LOGIN) and checks that it returns OK.
+    pub fn run_command_and_check_ok(&mut self, command: impl AsRef<str>) -> Result<()> {
+        self.conn.run_command_and_check_ok(command.as_ref())
+    }
+
     /// Log in to the IMAP server. Upon success a [`Session`](struct.Session.html) instance is
     /// returned; on error the original `Client` instance is returned in addition to the error.
     /// This is because `login` takes ownership of `self`, so in order to try again (e.g. after
@@ -1550,6 +1556,7 @@ impl<T: Read + Write> Connection<T> {
         let mut literal = None;
         // Start of a line to parse again after its 8-bit text was replaced (see below).
         let mut reparse = None;
+        let mut bare_code = false;
         let match_tag = format!("{}{}", TAG_PREFIX, self.tag);
         loop {
             let line_start = if let Some(start) = reparse.take() {
@@ -1617,13 +1624,24 @@ impl<T: Read + Write> Connection<T> {
                         reparse = Some(line_start);
                         None
                     }
+                    // Exchange answers UID MOVE with a bare `[COPYUID 55 31 6]` line, an
+                    // untagged OK without its `* OK`: read it as one.
+                    Err(_) if line.starts_with(b"[") && is_plain_line(line) => {
+                        reparse = Some(line_start);
+                        bare_code = true;
+                        None
+                    }
                     _ => Some(Err((Status::Bye, None, None))),
                 }
             };
             if let Some(start) = reparse {
-                for byte in &mut data[start..] {
-                    if *byte >= 0x80 {
-                        *byte = b'?';
+                if std::mem::take(&mut bare_code) {
+                    data.splice(start..start, b"* OK ".iter().copied());
+                } else {
+                    for byte in &mut data[start..] {
+                        if *byte >= 0x80 {
+                            *byte = b'?';
+                        }
                     }
                 }
                 continue;
@@ -1730,11 +1748,14 @@ impl<T: Read + Write> Connection<T> {
 /// Largest step by which [`Connection::read_literal`] grows its buffer ahead of the data.
 const LITERAL_CHUNK: usize = 64 * 1024 * 1024;
 
-/// True for one complete line (ending in CRLF, no literal inside) with bytes >= 0x80.
+/// True for one complete line: ends in CRLF, no literal (so no message data) inside.
+fn is_plain_line(line: &[u8]) -> bool {
+    line.ends_with(b"\r\n") && !line[..line.len() - 2].contains(&b'\n')
+}
+
+/// True for one complete line with bytes >= 0x80.
 fn is_plain_line_with_8bit(line: &[u8]) -> bool {
-    line.ends_with(b"\r\n")
-        && !line[..line.len() - 2].contains(&b'\n')
-        && line.iter().any(|&b| b >= 0x80)
+    is_plain_line(line) && line.iter().any(|&b| b >= 0x80)
 }
 
 /// The length of the literal announced at the very end of `buf` (`{N}\r\n`), when the parser
@@ -1864,6 +1885,16 @@ mod tests {
             Err(Error::No(no)) => assert_eq!(no.information, "Mailbox doesn't exist: Ann??e"),
             other => panic!("expected NO, got {:?}", other),
         }
+    }
+
+    #[test]
+    fn a_bare_response_code_line_is_an_untagged_ok() {
+        let response = "[COPYUID 55 31 6]\r\n* 1 EXPUNGE\r\na0 OK Move completed\r\n";
+        let mock_stream = MockStream::new(response.as_bytes().to_vec());
+        let mut client = Client::new(mock_stream);
+        let (data, done) = client.read_response().unwrap();
+        assert!(data.starts_with(b"* OK [COPYUID 55 31 6]\r\n"));
+        assert_eq!(&data[done..], b"a0 OK Move completed\r\n");
     }
 
     #[test]
