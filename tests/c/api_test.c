@@ -1291,7 +1291,7 @@ static void test_text_copy(void)
     section("email_copy_utf8 / email_copy_utf16");
     CHECK(email_copy_utf8(text, NULL, 0) == 7, "email_copy_utf8 sizing: 7 bytes with the NUL");
     n = email_copy_utf8(text, buf, sizeof buf);
-    CHECK(n == 7 && strcmp(buf, text) == 0 && email_last_error() == EMAIL_OK, "email_copy_utf8 copies");
+    CHECK(n == 7 && strcmp(buf, text) == 0, "email_copy_utf8 copies (the error state is left alone on success)");
     memset(buf, 'x', sizeof buf);
     n = email_copy_utf8(text, buf, 4);
     CHECK(n == 7 && strcmp(buf, "h\xc3\xa9") == 0, "capacity 4: \"h\xc3\xa9\" (whole characters)");
