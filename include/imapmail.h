@@ -198,6 +198,102 @@
 #define EMAIL_READ_MARK_SEEN 4
 
 /**
+ * Trace direction: a line imapmail sent to the server.
+ */
+#define EMAIL_TRACE_SENT 0
+
+/**
+ * Trace direction: a line received from the server.
+ */
+#define EMAIL_TRACE_RECEIVED 1
+
+/**
+ * Folder attribute: \Noselect (or \NonExistent): the name is only a level of the hierarchy
+ * and cannot be selected.
+ */
+#define EMAIL_FOLDER_NOSELECT 1
+
+/**
+ * Folder attribute: \Noinferiors: no folder can be created below it.
+ */
+#define EMAIL_FOLDER_NOINFERIORS 2
+
+/**
+ * Folder attribute: \HasChildren: there are folders below it.
+ */
+#define EMAIL_FOLDER_HAS_CHILDREN 4
+
+/**
+ * Folder attribute: \HasNoChildren.
+ */
+#define EMAIL_FOLDER_HAS_NO_CHILDREN 8
+
+/**
+ * Folder attribute: \Marked: the server thinks it has new messages.
+ */
+#define EMAIL_FOLDER_MARKED 16
+
+/**
+ * Folder attribute: \Unmarked.
+ */
+#define EMAIL_FOLDER_UNMARKED 32
+
+/**
+ * Folder attribute: \NonExistent (always with `EMAIL_FOLDER_NOSELECT`).
+ */
+#define EMAIL_FOLDER_NONEXISTENT 64
+
+/**
+ * Folder attribute: \Subscribed.
+ */
+#define EMAIL_FOLDER_SUBSCRIBED 128
+
+/**
+ * The inbox: the folder named INBOX (any case), or marked \Inbox by XLIST.
+ */
+#define EMAIL_FOLDER_INBOX 256
+
+/**
+ * Special use \All (Gmail's "All Mail"; XLIST \AllMail).
+ */
+#define EMAIL_FOLDER_ALL 512
+
+/**
+ * Special use \Archive.
+ */
+#define EMAIL_FOLDER_ARCHIVE 1024
+
+/**
+ * Special use \Drafts.
+ */
+#define EMAIL_FOLDER_DRAFTS 2048
+
+/**
+ * Special use \Flagged (XLIST \Starred).
+ */
+#define EMAIL_FOLDER_FLAGGED 4096
+
+/**
+ * Special use \Junk (XLIST \Spam).
+ */
+#define EMAIL_FOLDER_JUNK 8192
+
+/**
+ * Special use \Sent.
+ */
+#define EMAIL_FOLDER_SENT 16384
+
+/**
+ * Special use \Trash.
+ */
+#define EMAIL_FOLDER_TRASH 32768
+
+/**
+ * Special use \Important (RFC 8457, XLIST).
+ */
+#define EMAIL_FOLDER_IMPORTANT 65536
+
+/**
  * An immutable list of messages (opaque). Made by `email_get_all`, freed by `email_list_free`.
  */
 typedef struct EmailList EmailList;
@@ -210,9 +306,29 @@ typedef struct EmailList EmailList;
 typedef struct EmailMessage EmailMessage;
 
 /**
+ * Search criteria (opaque). Made by `email_search_new`, freed by `email_search_free`. Not
+ * tied to a session: one query can be run on several sessions and folders. Calls on one
+ * query are serialized.
+ */
+typedef struct EmailSearch EmailSearch;
+
+/**
  * An open IMAP session (opaque). Made by `email_start_session`, freed by `email_close_session`.
  */
 typedef struct EmailSession EmailSession;
+
+/**
+ * An immutable list of UTF-8 strings (opaque): the folder names of `email_list_folders` /
+ * `email_list_subscribed`, with each folder's delimiter and attributes. Freed by
+ * `email_strings_free`; it outlives its session. Safe to read from several threads at once.
+ */
+typedef struct EmailStrings EmailStrings;
+
+/**
+ * The UIDs found by `email_search` (opaque, immutable), ascending. Freed by
+ * `email_uids_free`; it outlives its session.
+ */
+typedef struct EmailUids EmailUids;
 
 /**
  * Progress callback: called with the number of messages done so far and the total, and the
@@ -222,6 +338,17 @@ typedef struct EmailSession EmailSession;
  * on the same session.
  */
 typedef int32_t (*EmailProgressCallback)(uint64_t done, uint64_t total, void *user_data);
+
+/**
+ * Trace callback: called with the direction (`EMAIL_TRACE_SENT` or `EMAIL_TRACE_RECEIVED`),
+ * one protocol line (`len` bytes, without CRLF, not NUL-terminated, valid only during the call)
+ * and the `user_data` given to `email_set_trace_callback`. Credentials never reach it: LOGIN
+ * arguments and AUTHENTICATE payloads are replaced by `<redacted>`, and literal data (message
+ * bodies) by a line `[literal: N bytes]`. It may be called from a library thread (reading
+ * ahead), never from two threads at once for one session; it must not call imapmail functions
+ * on the same session.
+ */
+typedef void (*EmailTraceCallback)(int32_t direction, const uint8_t *line, size_t len, void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -254,13 +381,15 @@ const char *email_version(void);
 const char *email_status_name(int32_t status);
 
 /**
- * Number of messages in the list; 0 for NULL or an invalid list.
+ * Number of messages in the list; 0 for NULL or an invalid list (then `email_last_error()` is
+ * `EMAIL_ERR_HANDLE`).
  */
 size_t email_list_count(const EmailList *list);
 
 /**
  * The message at `index` (0-based), borrowed from the list: valid until the list is freed, not
- * to be passed to `email_message_free`. NULL when `index` is out of range or the list invalid.
+ * to be passed to `email_message_free`. NULL when `index` is out of range or the list invalid
+ * (then `email_last_error()` is `EMAIL_ERR_HANDLE`).
  */
 const EmailMessage *email_list_get(const EmailList *list, size_t index);
 
@@ -343,7 +472,8 @@ const char *email_message_date(const EmailMessage *m);
 int64_t email_message_timestamp(const EmailMessage *m);
 
 /**
- * The Message-ID header, with its angle brackets.
+ * The Message-ID, without its angle brackets (`email_message_header(m, "Message-ID")` gives
+ * the header as written).
  */
 const char *email_message_message_id(const EmailMessage *m);
 
@@ -462,6 +592,199 @@ int32_t email_attachment_save(const EmailMessage *m, size_t index, const char *d
 int32_t email_message_load_body(EmailSession *s, const EmailMessage *m);
 
 /**
+ * A new, empty query: it matches every message until criteria are added. Free it with
+ * `email_search_free`. Never NULL (except when out of memory, which aborts).
+ */
+EmailSearch *email_search_new(void);
+
+/**
+ * Frees a query. NULL, or a query already freed: nothing happens. Queries it was added to
+ * (with `email_search_or`, ...) keep their copy.
+ */
+void email_search_free(EmailSearch *q);
+
+/**
+ * Adds: the message has (`has` non-zero) every flag of `flags`, or has none of them (`has`
+ * 0). `flags` combines `EMAIL_FLAG_SEEN` (read; with `has` 0: unread), `EMAIL_FLAG_ANSWERED`,
+ * `EMAIL_FLAG_FLAGGED`, `EMAIL_FLAG_DELETED` and `EMAIL_FLAG_DRAFT`.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_ARGUMENT` (no flag, or unknown bits) or `EMAIL_ERR_HANDLE`.
+ */
+int32_t email_search_flags(EmailSearch *q, uint32_t flags, int32_t has);
+
+/**
+ * Adds: the message has (`has` non-zero) or has not (0) this keyword (e.g. `$Forwarded`).
+ * A keyword is an IMAP atom: `EMAIL_ERR_ARGUMENT` for spaces, `( ) { % * " \ ]`, non-ASCII or
+ * control characters.
+ *
+ * # Safety
+ * `keyword` must be NULL or NUL-terminated.
+ */
+int32_t email_search_keyword(EmailSearch *q, const char *keyword, int32_t has);
+
+/**
+ * Adds: the From header contains `value` (UTF-8; servers compare case-insensitively).
+ * `EMAIL_ERR_ARGUMENT` for NULL, invalid UTF-8, CR, LF or NUL. The same holds for the other
+ * text criteria below.
+ *
+ * # Safety
+ * `value` must be NULL or NUL-terminated.
+ */
+int32_t email_search_from(EmailSearch *q, const char *value);
+
+/**
+ * Adds: the To header contains `value`.
+ *
+ * # Safety
+ * `value` must be NULL or NUL-terminated.
+ */
+int32_t email_search_to(EmailSearch *q, const char *value);
+
+/**
+ * Adds: the Cc header contains `value`.
+ *
+ * # Safety
+ * `value` must be NULL or NUL-terminated.
+ */
+int32_t email_search_cc(EmailSearch *q, const char *value);
+
+/**
+ * Adds: the Bcc header contains `value`.
+ *
+ * # Safety
+ * `value` must be NULL or NUL-terminated.
+ */
+int32_t email_search_bcc(EmailSearch *q, const char *value);
+
+/**
+ * Adds: the Subject contains `value`.
+ *
+ * # Safety
+ * `value` must be NULL or NUL-terminated.
+ */
+int32_t email_search_subject(EmailSearch *q, const char *value);
+
+/**
+ * Adds: the body (not the headers) contains `value`.
+ *
+ * # Safety
+ * `value` must be NULL or NUL-terminated.
+ */
+int32_t email_search_body(EmailSearch *q, const char *value);
+
+/**
+ * Adds: the headers or the body contain `value`.
+ *
+ * # Safety
+ * `value` must be NULL or NUL-terminated.
+ */
+int32_t email_search_text(EmailSearch *q, const char *value);
+
+/**
+ * Adds: header field `name` (e.g. "X-Priority") contains `value`; an empty `value` matches
+ * every message that has the field.
+ *
+ * # Safety
+ * `name` and `value` must be NULL or NUL-terminated.
+ */
+int32_t email_search_header(EmailSearch *q, const char *name, const char *value);
+
+/**
+ * Adds: the message arrived (internal date) on or after the day of `unix_time`.
+ *
+ * IMAP compares whole days: the day is the UTC calendar day that contains `unix_time` (pass
+ * e.g. noon UTC of the wanted date), and the server compares it with the day of the
+ * message's date in its own time zone. `EMAIL_ERR_ARGUMENT` outside the years 1 to 9999.
+ * The same holds for the other date criteria.
+ */
+int32_t email_search_since(EmailSearch *q, int64_t unix_time);
+
+/**
+ * Adds: the message arrived before the day of `unix_time`.
+ */
+int32_t email_search_before(EmailSearch *q, int64_t unix_time);
+
+/**
+ * Adds: the message arrived on the day of `unix_time`.
+ */
+int32_t email_search_on(EmailSearch *q, int64_t unix_time);
+
+/**
+ * Adds: the message's Date header is on or after the day of `unix_time`.
+ */
+int32_t email_search_sent_since(EmailSearch *q, int64_t unix_time);
+
+/**
+ * Adds: the message's Date header is before the day of `unix_time`.
+ */
+int32_t email_search_sent_before(EmailSearch *q, int64_t unix_time);
+
+/**
+ * Adds: the message's Date header is on the day of `unix_time`.
+ */
+int32_t email_search_sent_on(EmailSearch *q, int64_t unix_time);
+
+/**
+ * Adds: the message is larger than `size` bytes (RFC822.SIZE).
+ */
+int32_t email_search_larger(EmailSearch *q, uint32_t size);
+
+/**
+ * Adds: the message is smaller than `size` bytes.
+ */
+int32_t email_search_smaller(EmailSearch *q, uint32_t size);
+
+/**
+ * Adds: the message's UID is from `first` to `last` inclusive; `last` 0 means up to the
+ * newest message. `EMAIL_ERR_ARGUMENT` when `first` is 0 or `last` < `first`. For a set of
+ * ranges, OR several single-range queries.
+ */
+int32_t email_search_uid_range(EmailSearch *q, uint32_t first, uint32_t last);
+
+/**
+ * Adds a copy of the query `sub` as one criterion: every criterion of `sub` must hold (useful
+ * to group criteria). `q` and `sub` may be the same query.
+ */
+int32_t email_search_and(EmailSearch *q, const EmailSearch *sub);
+
+/**
+ * Adds: query `a` or query `b` matches (copies of both are taken; an empty query matches
+ * everything). `a` and `b` stay the caller's to free; any of them may be `q` itself.
+ * Example, "from bob or from carol": two queries with `email_search_from`, then
+ * `email_search_or(q, bob, carol)`.
+ */
+int32_t email_search_or(EmailSearch *q, const EmailSearch *a, const EmailSearch *b);
+
+/**
+ * Adds: query `sub` does not match (a copy of it is taken).
+ */
+int32_t email_search_not(EmailSearch *q, const EmailSearch *sub);
+
+/**
+ * Number of UIDs in the list; 0 for NULL or an invalid list.
+ */
+size_t email_uids_count(const EmailUids *list);
+
+/**
+ * UID `index` (0-based; ascending order); 0 when out of range or the list is invalid.
+ */
+uint32_t email_uids_get(const EmailUids *list, size_t index);
+
+/**
+ * All the UIDs as an array of `*count` values (ascending), owned by the list: valid until it
+ * is freed. NULL (and `*count = 0`) for an empty or invalid list. `count` may be NULL.
+ *
+ * # Safety
+ * `count` must be NULL or point to writable storage for one size_t.
+ */
+const uint32_t *email_uids_data(const EmailUids *list, size_t *count);
+
+/**
+ * Frees a UID list. NULL, or a list already freed: nothing happens.
+ */
+void email_uids_free(EmailUids *list);
+
+/**
  * Connects to an IMAP server, secures the connection, logs in and selects INBOX.
  *
  * - `server`: host name or IP address (UTF-8).
@@ -569,6 +892,410 @@ int32_t email_get_all(EmailSession *s, uint32_t read_flags, EmailList **out);
  * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
  */
 int32_t email_set_progress_callback(EmailSession *s, EmailProgressCallback callback, void *user_data);
+
+/**
+ * Sets (or, with a NULL callback, removes) the session's protocol trace callback. It applies
+ * from the next byte sent or received on (the login is traced only by the `trace_file` option,
+ * set before the session starts).
+ *
+ * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
+ */
+int32_t email_set_trace_callback(EmailSession *s, EmailTraceCallback callback, void *user_data);
+
+/**
+ * Lists every folder of the account (LIST), INBOX first, then the others by name. Names are
+ * UTF-8 (decoded from IMAP's modified UTF-7) and are what the other folder functions take;
+ * `email_strings_delimiter` and `email_strings_attributes` give each folder's hierarchy
+ * delimiter and `EMAIL_FOLDER_*` attributes (\Noselect, \HasChildren, special uses such as
+ * \Sent or \Trash).
+ *
+ * Returns `EMAIL_OK` with `*out` set to a new list (free it with `email_strings_free`; it
+ * outlives the session), or an error with `*out = NULL`.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable storage for one pointer.
+ */
+int32_t email_list_folders(EmailSession *s, EmailStrings **out);
+
+/**
+ * Same as `email_list_folders` for the subscribed folders only (LSUB). Some servers give
+ * fewer attributes here.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable storage for one pointer.
+ */
+int32_t email_list_subscribed(EmailSession *s, EmailStrings **out);
+
+/**
+ * Selects a folder (WINDEV's EmailChangeFolder): later reads, searches, flag changes, moves
+ * and counts apply to it. `read_only` non-zero opens it with EXAMINE (nothing can change,
+ * not even \Seen). Ends any read iteration.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such folder; the message has the server's
+ * words), `EMAIL_ERR_ARGUMENT` (NULL, empty, CR/LF/NUL), or a network error. After a failure
+ * the server may have left no folder selected: select another one before reading.
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated.
+ */
+int32_t email_select_folder(EmailSession *s, const char *name, int32_t read_only);
+
+/**
+ * The name of the selected folder (UTF-8). Owned by imapmail: valid until this thread's next
+ * call to `email_current_folder`. NULL for an invalid session (`EMAIL_ERR_HANDLE`).
+ */
+const char *email_current_folder(const EmailSession *s);
+
+/**
+ * Creates a folder (UTF-8 name; use the delimiter of `email_strings_delimiter` for a folder
+ * below another, e.g. "Archive/2024": most servers create the missing levels).
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_SERVER` (e.g. it already exists, or the name is not allowed;
+ * the message has the server's words), `EMAIL_ERR_ARGUMENT` or a network error.
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated.
+ */
+int32_t email_create_folder(EmailSession *s, const char *name);
+
+/**
+ * Deletes a folder and the messages in it. Deleting the selected folder (or one above it)
+ * first selects INBOX, which stays selected afterwards (servers end the session when the
+ * selected folder disappears); the read iteration ends.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such folder), `EMAIL_ERR_SERVER` (e.g. INBOX,
+ * or a folder that has children on some servers), `EMAIL_ERR_ARGUMENT` or a network error.
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated.
+ */
+int32_t email_delete_folder(EmailSession *s, const char *name);
+
+/**
+ * Renames folder `from` to `to` (with the folders below it). When `from` is, or holds, the
+ * selected folder, the renamed folder is selected again afterwards (read-write; the read
+ * iteration ends). Renaming INBOX moves its messages into a new folder and leaves INBOX empty.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no folder `from`), `EMAIL_ERR_SERVER` (e.g. `to`
+ * exists), `EMAIL_ERR_ARGUMENT` or a network error.
+ *
+ * # Safety
+ * `from` and `to` must be NULL or NUL-terminated.
+ */
+int32_t email_rename_folder(EmailSession *s, const char *from, const char *to);
+
+/**
+ * Subscribes to a folder (mail programs usually show only subscribed folders).
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (on servers that refuse unknown folders),
+ * `EMAIL_ERR_ARGUMENT` or a network error.
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated.
+ */
+int32_t email_subscribe_folder(EmailSession *s, const char *name);
+
+/**
+ * Unsubscribes from a folder (the folder and its messages stay).
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated.
+ */
+int32_t email_unsubscribe_folder(EmailSession *s, const char *name);
+
+/**
+ * The counters of a folder without selecting it (STATUS): number of messages, of unread
+ * messages, the next UID it will give and its UIDVALIDITY. Any out-pointer may be NULL; all
+ * are set to 0 on failure.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such folder), `EMAIL_ERR_ARGUMENT` or a
+ * network error.
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated; each out-pointer NULL or writable.
+ */
+int32_t email_folder_status(EmailSession *s, const char *name, uint32_t *messages, uint32_t *unseen, uint32_t *uidnext, uint32_t *uidvalidity);
+
+/**
+ * Marks message `uid` of the selected folder read (`read` non-zero: sets \Seen) or unread
+ * (0: removes it). Other sessions see the change.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no message with this UID), `EMAIL_ERR_ARGUMENT`
+ * (UID 0), `EMAIL_ERR_SERVER` (e.g. the folder was selected read-only) or a network error.
+ */
+int32_t email_mark_read(EmailSession *s, uint32_t uid, int32_t read);
+
+/**
+ * Adds (`add` non-zero) or removes (0) flags on message `uid`: a combination of
+ * `EMAIL_FLAG_SEEN`, `EMAIL_FLAG_ANSWERED`, `EMAIL_FLAG_FLAGGED`, `EMAIL_FLAG_DELETED`,
+ * `EMAIL_FLAG_DRAFT`; flags not given are left as they are. Adding `EMAIL_FLAG_DELETED` is
+ * `email_delete_message`.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such UID), `EMAIL_ERR_ARGUMENT` (UID 0,
+ * unknown bits) or as `email_mark_read`.
+ */
+int32_t email_set_flags(EmailSession *s, uint32_t uid, uint32_t flags, int32_t add);
+
+/**
+ * Sets a keyword (user flag, e.g. `$Forwarded`, `Work`) on message `uid`. A keyword is an IMAP
+ * atom: printable ASCII without spaces and `( ) { % * " \ ]`; anything else gives
+ * `EMAIL_ERR_ARGUMENT` before anything is sent. Some servers accept only a fixed set of
+ * keywords (`EMAIL_ERR_SERVER`).
+ *
+ * # Safety
+ * `keyword` must be NULL or NUL-terminated.
+ */
+int32_t email_add_keyword(EmailSession *s, uint32_t uid, const char *keyword);
+
+/**
+ * Removes a keyword from message `uid` (as `email_add_keyword`).
+ *
+ * # Safety
+ * `keyword` must be NULL or NUL-terminated.
+ */
+int32_t email_remove_keyword(EmailSession *s, uint32_t uid, const char *keyword);
+
+/**
+ * Marks message `uid` of the selected folder deleted (\Deleted). It stays (other programs
+ * may show it struck through) until `email_expunge`.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such UID), `EMAIL_ERR_ARGUMENT` (UID 0) or as
+ * `email_mark_read`.
+ */
+int32_t email_delete_message(EmailSession *s, uint32_t uid);
+
+/**
+ * Removes for good the messages this session marked deleted in the selected folder (with
+ * `email_delete_message`, `EMAIL_FLAG_DELETED`, or a move on a server without MOVE and
+ * UIDPLUS). Messages marked deleted by other programs are never removed:
+ * - with UIDPLUS (most servers), exactly those UIDs are expunged (UID EXPUNGE);
+ * - without it, a plain EXPUNGE is the only way: the other messages marked \Deleted lose that
+ *   flag for the time of the EXPUNGE and get it back right after (another program looking at
+ *   that moment could see them not deleted).
+ *
+ * Nothing marked: nothing is sent. Returns `EMAIL_OK` or an error (`EMAIL_ERR_SERVER` e.g. for
+ * a folder selected read-only).
+ */
+int32_t email_expunge(EmailSession *s);
+
+/**
+ * Moves message `uid` of the selected folder into `folder`. `*new_uid` (when not NULL) gets
+ * its UID there, from the server's COPYUID (servers with UIDPLUS), or 0 when the server does
+ * not tell.
+ *
+ * With MOVE (RFC 6851) this is one UID MOVE. Without it: UID COPY, then \Deleted on the
+ * original, then UID EXPUNGE of that UID alone (UIDPLUS). A server with neither MOVE nor
+ * UIDPLUS cannot remove one message alone: the original stays marked \Deleted and is removed
+ * by the next `email_expunge` (which never touches other messages).
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such UID, or no folder `folder`; the message
+ * says which), `EMAIL_ERR_ARGUMENT` or a network error.
+ *
+ * # Safety
+ * `folder` must be NULL or NUL-terminated; `new_uid` NULL or writable.
+ */
+int32_t email_move_message(EmailSession *s, uint32_t uid, const char *folder, uint32_t *new_uid);
+
+/**
+ * Copies message `uid` of the selected folder into `folder`; `*new_uid` as for
+ * `email_move_message`. Returns as `email_move_message`.
+ *
+ * # Safety
+ * `folder` must be NULL or NUL-terminated; `new_uid` NULL or writable.
+ */
+int32_t email_copy_message(EmailSession *s, uint32_t uid, const char *folder, uint32_t *new_uid);
+
+/**
+ * Stores a message (`raw`, `len` bytes of RFC 5322 source, e.g. a sent message or a draft)
+ * in `folder`, with `flags` (`EMAIL_FLAG_*`, e.g. `EMAIL_FLAG_SEEN`) and an internal date
+ * (`internal_date`, Unix time, UTC; 0 for the server's default, now). `*new_uid` (when not
+ * NULL) gets its UID from the server's APPENDUID (UIDPLUS), or 0.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such folder), `EMAIL_ERR_ARGUMENT` (NULL or
+ * empty message, unknown flags, a date outside the years 1970 to 9999), `EMAIL_ERR_SERVER`
+ * (e.g. over the server's size limit) or a network error.
+ *
+ * # Safety
+ * `folder` must be NULL or NUL-terminated; `raw` must point to `len` readable bytes;
+ * `new_uid` NULL or writable.
+ */
+int32_t email_append(EmailSession *s, const char *folder, const uint8_t *raw, size_t len, uint32_t flags, int64_t internal_date, uint32_t *new_uid);
+
+/**
+ * Searches the selected folder with the criteria of `q` (see `email_search_new`; an empty
+ * query finds every message).
+ *
+ * Returns `EMAIL_OK` with `*out` set to a new list of the UIDs found, ascending (possibly
+ * empty; free it with `email_uids_free`), or an error with `*out = NULL`: `EMAIL_ERR_HANDLE`
+ * (invalid session or query), `EMAIL_ERR_SERVER` (e.g. [BADCHARSET] when the server cannot
+ * search non-ASCII text), or a network error.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable storage for one pointer.
+ */
+int32_t email_search(EmailSession *s, const EmailSearch *q, EmailUids **out);
+
+/**
+ * Starts a read iteration over the messages of the selected folder that match `q`, in
+ * ascending UID order, and gives the first one; `email_read_next` gives the others (as after
+ * `email_read_first`). `read_flags` as for `email_read_first` (`EMAIL_READ_UNREAD` adds
+ * "unread" to the criteria). The query is copied: it may be freed right away.
+ *
+ * Returns `EMAIL_OK` with `*out` set to a new message (free it with `email_message_free`),
+ * `EMAIL_OUT` with `*out = NULL` when nothing matches, or an error with `*out = NULL`.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable storage for one pointer.
+ */
+int32_t email_read_first_search(EmailSession *s, const EmailSearch *q, uint32_t read_flags, EmailMessage **out);
+
+/**
+ * The number of messages in the selected folder (WINDEV's EmailNbMessage), or of unread ones
+ * with `EMAIL_READ_UNREAD` in `read_flags` (other read flags are accepted and ignored).
+ *
+ * Returns the count (0 or more), or a negative `EMAIL_ERR_*` status on failure (also recorded
+ * for `email_last_error`).
+ */
+int64_t email_count(EmailSession *s, uint32_t read_flags);
+
+/**
+ * Waits for new mail: until the server reports messages added to or removed from the
+ * selected folder, or `timeout_ms` milliseconds pass (0: just check once). Uses IDLE when the
+ * server has it (ended and re-issued every 30 s, well within the 29 minutes RFC 2177 allows),
+ * otherwise a NOOP every 5 s. The session is busy meanwhile: other calls on it wait. Messages
+ * that arrived since the session last heard from the server count as new, so nothing that
+ * arrives between a read and this call is missed.
+ *
+ * Returns `EMAIL_OK` when something changed, `EMAIL_OUT` when the time passed with nothing
+ * new, or an error. `*exists` (when not NULL) gets the number of messages in the folder now
+ * (also after `EMAIL_OUT`). On servers that send keep-alive lines while idling (Dovecot, every
+ * 2 minutes), a timeout can end up to 30 s late.
+ *
+ * # Safety
+ * `exists` must be NULL or writable.
+ */
+int32_t email_idle(EmailSession *s, uint32_t timeout_ms, uint32_t *exists);
+
+/**
+ * Marks a message read earlier (from the selected folder) read or unread, as
+ * `email_mark_read`. The message object keeps the flags it was read with.
+ *
+ * Returns as `email_mark_read`; `EMAIL_ERR_HANDLE` for an invalid message, and
+ * `EMAIL_ERR_NOT_FOUND` when the selected folder does not hold this message (it was read from
+ * another folder, or is gone).
+ */
+int32_t email_message_mark_read(EmailSession *s, const EmailMessage *m, int32_t read);
+
+/**
+ * `email_set_flags` on a message read earlier (from the selected folder); returns as
+ * `email_message_mark_read`.
+ */
+int32_t email_message_set_flags(EmailSession *s, const EmailMessage *m, uint32_t flags, int32_t add);
+
+/**
+ * `email_delete_message` on a message read earlier (from the selected folder); returns as
+ * `email_message_mark_read`.
+ */
+int32_t email_message_delete(EmailSession *s, const EmailMessage *m);
+
+/**
+ * `email_move_message` on a message read earlier (from the selected folder); returns as
+ * `email_move_message`, and `EMAIL_ERR_HANDLE` for an invalid message.
+ *
+ * # Safety
+ * `folder` must be NULL or NUL-terminated; `new_uid` NULL or writable.
+ */
+int32_t email_message_move(EmailSession *s, const EmailMessage *m, const char *folder, uint32_t *new_uid);
+
+/**
+ * `email_copy_message` on a message read earlier (from the selected folder).
+ *
+ * # Safety
+ * `folder` must be NULL or NUL-terminated; `new_uid` NULL or writable.
+ */
+int32_t email_message_copy(EmailSession *s, const EmailMessage *m, const char *folder, uint32_t *new_uid);
+
+/**
+ * Number of strings in the list; 0 for NULL or an invalid list (then `email_last_error()` is
+ * `EMAIL_ERR_HANDLE`).
+ */
+size_t email_strings_count(const EmailStrings *list);
+
+/**
+ * String `index` (0-based), UTF-8: for a folder list, the folder's full name (decoded from
+ * IMAP's modified UTF-7), as `email_select_folder` and the other folder functions take it.
+ * Owned by the list: valid until it is freed. NULL when `index` is out of range or the list
+ * is invalid.
+ */
+const char *email_strings_get(const EmailStrings *list, size_t index);
+
+/**
+ * The hierarchy delimiter of folder `index` (usually "/" or "."), "" when the server has no
+ * hierarchy (or the list is not a folder list). Owned by the list. NULL when out of range.
+ */
+const char *email_strings_delimiter(const EmailStrings *list, size_t index);
+
+/**
+ * The attributes of folder `index`: a combination of `EMAIL_FOLDER_*` bits (\Noselect,
+ * \HasChildren, special uses such as `EMAIL_FOLDER_SENT` or `EMAIL_FOLDER_TRASH`, also from
+ * Gmail's XLIST names). 0 when out of range, for a list that is not a folder list, or an
+ * invalid list.
+ */
+uint32_t email_strings_attributes(const EmailStrings *list, size_t index);
+
+/**
+ * The attributes of folder `index` as the server wrote them, separated by spaces (e.g.
+ * `\HasNoChildren \Sent`), including those without an `EMAIL_FOLDER_*` bit. Owned by the
+ * list. NULL when out of range.
+ */
+const char *email_strings_attribute_text(const EmailStrings *list, size_t index);
+
+/**
+ * Frees the list and its strings. NULL, or a list already freed: nothing happens.
+ */
+void email_strings_free(EmailStrings *list);
+
+/**
+ * Converts a UTF-8 string (for example one returned by imapmail) to UTF-16, as Windows wide
+ * strings, WINDEV Unicode strings, .NET and Java use. Characters outside the Basic
+ * Multilingual Plane become surrogate pairs; invalid UTF-8 bytes become U+FFFD.
+ *
+ * Returns the number of UTF-16 units the complete conversion needs, including the terminating
+ * 0: call with `capacity` 0 (and `buf` NULL) to size the buffer, then again to fill it. Writes
+ * at most `capacity` units to `buf`, always terminated by 0 when `capacity` > 0 (a buffer that
+ * is too small receives a truncated copy, possibly ending in half of a surrogate pair). The
+ * result is complete when the return value is at most `capacity`.
+ *
+ * Returns 0 when `utf8` is NULL (then `email_last_error()` is `EMAIL_ERR_ARGUMENT`, and `buf`
+ * is set to an empty string when `capacity` > 0). A success does not change
+ * `email_last_error()` / `email_last_error_message()`, so the text of the latter can be
+ * converted with this function.
+ *
+ * # Safety
+ * `utf8` must be NULL or NUL-terminated; `buf` must be NULL or point to `capacity` writable
+ * `uint16_t`.
+ */
+size_t email_copy_utf16(const char *utf8, uint16_t *buf, size_t capacity);
+
+/**
+ * Copies a UTF-8 string (for example one returned by imapmail, which stays owned by imapmail)
+ * into a buffer owned by the host. Invalid UTF-8 is copied as it is.
+ *
+ * Returns the number of bytes the complete copy needs, including the terminating NUL: call with
+ * `capacity` 0 (and `buf` NULL) to size the buffer, then again to fill it. Writes at most
+ * `capacity` bytes, always NUL-terminated when `capacity` > 0; a buffer that is too small
+ * receives a copy cut at a character boundary, so it never ends in part of a character. The
+ * copy is complete when the return value is at most `capacity`.
+ *
+ * Returns 0 when `utf8` is NULL (then `email_last_error()` is `EMAIL_ERR_ARGUMENT`, and `buf`
+ * is set to an empty string when `capacity` > 0). A success does not change
+ * `email_last_error()` / `email_last_error_message()`.
+ *
+ * # Safety
+ * `utf8` must be NULL or NUL-terminated; `buf` must be NULL or point to `capacity` writable
+ * bytes.
+ */
+size_t email_copy_utf8(const char *utf8, char *buf, size_t capacity);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -399,7 +399,8 @@ fn asctime_date(t: &str) -> Option<i64> {
     // [weekday] month day time year [zone]
     let w = if words
         .first()
-        .is_some_and(|w| w.len() >= 3 && MONTHS.contains(&w[..3].to_ascii_lowercase().as_str()))
+        .and_then(|w| w.get(..3))
+        .is_some_and(|p| MONTHS.contains(&p.to_ascii_lowercase().as_str()))
     {
         &words[..]
     } else {
@@ -407,7 +408,8 @@ fn asctime_date(t: &str) -> Option<i64> {
     };
     let mo = MONTHS.iter().position(|m| {
         w.first()
-            .is_some_and(|x| x.len() >= 3 && x[..3].eq_ignore_ascii_case(m))
+            .and_then(|x| x.get(..3))
+            .is_some_and(|p| p.eq_ignore_ascii_case(m))
     })? as i64
         + 1;
     let d: i64 = w.get(1)?.parse().ok()?;

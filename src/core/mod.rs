@@ -3,11 +3,14 @@
 pub mod connection;
 pub mod error;
 pub mod files;
+pub mod guard;
 pub mod message;
 pub mod mutf7;
 pub mod options;
 pub mod reader;
+pub mod search;
 pub mod session;
+pub mod trace;
 
 pub use error::{Error, Result};
 pub use message::{Address, Attachment, Message};

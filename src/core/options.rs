@@ -49,6 +49,8 @@ pub struct SessionOptions {
     pub folder: String,
     /// Largest message (literal) accepted from the server.
     pub max_message_bytes: u64,
+    /// File receiving the protocol trace (appended to), credentials redacted.
+    pub trace_file: Option<PathBuf>,
 }
 
 impl SessionOptions {
@@ -57,7 +59,11 @@ impl SessionOptions {
     pub fn new(host: &str, port: u16, security: Security) -> SessionOptions {
         SessionOptions {
             host: host.to_string(),
-            port: if port == 0 { security.default_port() } else { port },
+            port: if port == 0 {
+                security.default_port()
+            } else {
+                port
+            },
             security,
             accept_invalid_certs: false,
             xoauth2: false,
@@ -65,6 +71,7 @@ impl SessionOptions {
             ca_file: None,
             folder: "INBOX".to_string(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            trace_file: None,
         }
     }
 
@@ -100,9 +107,22 @@ impl SessionOptions {
             "max_message_bytes" => {
                 self.max_message_bytes = parse_number(key, value, 1024, 1 << 40)?;
             }
+            "trace_file" => {
+                if value.is_empty() {
+                    return Err(Error::Argument("option trace_file: empty path".into()));
+                }
+                self.trace_file = Some(PathBuf::from(value));
+            }
+            // Test builds only: a forced panic inside the export, to prove the panic boundary.
+            #[cfg(feature = "test-hooks")]
+            "debug_panic" => {
+                if value == "1" {
+                    panic!("debug_panic=1: forced panic (test-hooks feature)");
+                }
+            }
             _ => {
                 return Err(Error::Argument(format!(
-                    "unknown option {key:?} (known: timeout_ms, ca_file, folder, max_message_bytes)"
+                    "unknown option {key:?} (known: timeout_ms, ca_file, folder, max_message_bytes, trace_file)"
                 )))
             }
         }
@@ -195,7 +215,9 @@ mod tests {
     #[test]
     fn parses_pairs_blanks_and_escapes() {
         let mut o = opts();
-        o.apply(" timeout_ms = 1500 ; folder=A\\;B\\=C ;ca_file=/tmp/ca.pem;").unwrap();
+        o.apply(" timeout_ms = 1500 ; folder=A\\;B\\=C ;ca_file=/tmp/ca.pem;trace_file=/tmp/t.log")
+            .unwrap();
+        assert_eq!(o.trace_file, Some(PathBuf::from("/tmp/t.log")));
         assert_eq!(o.timeout, Duration::from_millis(1500));
         assert_eq!(o.folder, "A;B=C");
         assert_eq!(o.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
@@ -214,11 +236,17 @@ mod tests {
             ("folder=a\rb", "folder"),
             ("folder=", "folder"),
             ("max_message_bytes=1", "max_message_bytes"),
+            ("trace_file=", "trace_file"),
         ];
         for (input, needle) in cases {
             let err = opts().apply(input).unwrap_err();
             assert!(matches!(err, Error::Argument(_)), "{input}");
             assert!(err.message().contains(needle), "{input}: {}", err.message());
         }
+        #[cfg(not(feature = "test-hooks"))]
+        assert!(
+            matches!(opts().apply("debug_panic=1"), Err(Error::Argument(_))),
+            "test hook in a default build"
+        );
     }
 }

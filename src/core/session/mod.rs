@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 use super::connection::{self, Socket, Transport};
 use super::error::{Error, Result};
+use super::guard;
 use super::message::Message;
 use super::mutf7;
 use super::options::{check_text, Security, SessionOptions};
@@ -16,6 +17,8 @@ use super::trace::{TraceCallback, Tracer};
 
 #[doc(hidden)]
 pub mod testing;
+pub mod mailbox;
+mod search;
 
 /// User name and secret (password or OAuth2 token). The secret is wiped from memory when
 /// dropped and never appears in errors or traces.
@@ -67,6 +70,8 @@ pub struct Session {
     folder: String,
     exists: u32,
     iter: Option<ReadIter>,
+    /// UIDs this session marked \Deleted, per folder: what `expunge` removes.
+    deleted_marks: std::collections::HashMap<String, std::collections::BTreeSet<u32>>,
     progress: Option<ProgressCallback>,
     /// Set once the connection is unusable; every later call fails with it.
     broken: Option<String>,
@@ -80,6 +85,9 @@ impl std::fmt::Debug for Session {
             .finish()
     }
 }
+
+/// What imapmail says of itself to servers that ask (RFC 2971 ID).
+const ID_COMMAND: &str = concat!("ID (\"name\" \"imapmail\" \"version\" \"", env!("CARGO_PKG_VERSION"), "\")");
 
 /// Longest line accepted before TLS is up (greeting, CAPABILITY, STARTTLS answer).
 const PRE_TLS_LINE_MAX: usize = 64 * 1024;
@@ -100,7 +108,8 @@ impl Session {
             Security::StartTls => starttls(&opts, Transport::plain(tcp, &opts, tracer.clone()))?,
             Security::None => Transport::plain(tcp, &opts, tracer.clone()),
         };
-        Session::start(transport, tracer, opts, creds)
+        // The server's answers are parsed on a library thread with a known stack.
+        guard::on_parser_stack(move || Session::start(transport, tracer, opts, creds))
     }
 
     /// Logs in and selects `opts.folder` over a connected (and, unless STARTTLS was used, not
@@ -116,6 +125,17 @@ impl Session {
             .capabilities()
             .map_err(|e| Error::from_imap(e).context("CAPABILITY"))
             .map(|c| capability_set(&c))?;
+        // Some servers (NetEase, QQ Mail) refuse LOGIN or SELECT from clients that have not
+        // said who they are (RFC 2971). The answer itself does not matter.
+        let id_sent = caps.contains("ID");
+        if id_sent {
+            if let Err(e) = client.run_command_and_check_ok(ID_COMMAND) {
+                let e = Error::from_imap(e);
+                if e.breaks_connection() {
+                    return Err(e.context("ID"));
+                }
+            }
+        }
         let imap = authenticate(client, &opts, creds, &caps)?;
         let mut session = Session {
             imap: Some(imap),
@@ -126,12 +146,16 @@ impl Session {
             folder: String::new(),
             exists: 0,
             iter: None,
+            deleted_marks: std::collections::HashMap::new(),
             progress: None,
             broken: None,
             opts,
         };
         // Capabilities may change after login (RFC 3501 7.2.1); ask again.
         session.capabilities = session.run(|imap| imap.capabilities().map(|c| capability_set(&c)), "CAPABILITY")?;
+        if !id_sent && session.has_capability("ID") {
+            let _ = session.run(|imap| imap.run_command_and_check_ok(ID_COMMAND), "ID");
+        }
         let folder = session.opts.folder.clone();
         session.select(&folder, false)?;
         Ok(session)
@@ -294,7 +318,7 @@ impl Session {
         let _ = self.flush_marks();
         if self.broken.is_none() {
             if let Some(imap) = self.imap.as_mut() {
-                let _ = imap.logout();
+                let _ = guard::on_parser_stack(|| imap.logout().map_err(Error::from_imap));
             }
         }
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
@@ -343,6 +367,7 @@ impl Session {
             .name("imapmail-prefetch".into())
             .stack_size(PREFETCH_STACK)
             .spawn(move || {
+                guard::mark_parser_stack();
                 let result = mark_seen(&mut imap, &marks).and_then(|_| fetch_messages(&mut imap, &set, opts));
                 (imap, result)
             });
@@ -409,19 +434,21 @@ impl Session {
             Err(Error::Server(_)) if self.exists == 0 => Vec::new(),
             Err(e) => return Err(e),
         };
-        listed.sort_by_key(|l| l.uid);
+        // A UID listed twice (an unsolicited flag update next to the real answer) keeps the
+        // entry with the size.
+        listed.sort_by_key(|l| (l.uid, std::cmp::Reverse(l.size)));
         listed.dedup_by_key(|l| l.uid);
         Ok(listed)
     }
 
     /// Runs one exchange with the server through the imap crate, mapping its error.
-    pub(crate) fn run<T>(&mut self, f: impl FnOnce(&mut Imap) -> imap::Result<T>, what: &str) -> Result<T> {
+    pub(crate) fn run<T: Send>(&mut self, f: impl FnOnce(&mut Imap) -> imap::Result<T> + Send, what: &str) -> Result<T> {
         self.run_core(|imap| f(imap).map_err(Error::from_imap), what)
     }
 
     /// Runs one exchange with the server: waits for a fetch running ahead, tracks EXISTS, and
     /// marks the session broken when the connection cannot be trusted any more.
-    pub(crate) fn run_core<T>(&mut self, f: impl FnOnce(&mut Imap) -> Result<T>, what: &str) -> Result<T> {
+    pub(crate) fn run_core<T: Send>(&mut self, f: impl FnOnce(&mut Imap) -> Result<T> + Send, what: &str) -> Result<T> {
         self.settle();
         if let Some(reason) = &self.broken {
             return Err(Error::Disconnected(format!(
@@ -432,9 +459,11 @@ impl Session {
         let Some(imap) = self.imap.as_mut() else {
             return Err(Error::Internal("no connection".into()));
         };
-        let result = mark_seen(imap, &marks)
-            .map_err(|e| e.context("UID STORE \\Seen"))
-            .and_then(|_| f(imap).map_err(|e| e.context(what)));
+        let result = guard::on_parser_stack(|| {
+            mark_seen(imap, &marks)
+                .map_err(|e| e.context("UID STORE \\Seen"))
+                .and_then(|_| f(imap).map_err(|e| e.context(what)))
+        });
         self.after_exchange(result.as_ref().err());
         result
     }

@@ -9,6 +9,11 @@ use crate::ffi::list::{self, EmailList};
 use crate::ffi::message::{self, EmailMessage};
 use crate::ffi::util::{arg_opt_str, arg_str, lock, status_call, to_cstring, value_call, Failure, Owner, Registry};
 
+#[doc(hidden)]
+pub mod testing;
+pub mod trace;
+pub mod mailbox;
+
 /// Implicit TLS from the first byte (default; port 993).
 pub const EMAIL_SECURITY_TLS: u32 = 0;
 /// Plain connection upgraded with STARTTLS, which is required (port 143).
