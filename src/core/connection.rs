@@ -302,17 +302,44 @@ pub fn connect_tcp(opts: &SessionOptions) -> Result<TcpStream> {
 }
 
 /// Builds the TLS connector: system roots, plus `ca_file`, unless verification is disabled.
+///
+/// Building one loads the system's trusted roots (tens of milliseconds, seconds under
+/// valgrind), so connectors are kept and shared by sessions with the same settings (the same
+/// `accept_invalid_certs` and the same `ca_file` contents, read again for every session).
 pub fn tls_connector(opts: &SessionOptions) -> Result<TlsConnector> {
+    static CACHE: std::sync::Mutex<Vec<(bool, Option<Vec<u8>>, TlsConnector)>> =
+        std::sync::Mutex::new(Vec::new());
+    let pem = match &opts.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| Error::Io(format!("cannot read ca_file {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, c)) = cache
+        .iter()
+        .find(|(invalid, p, _)| *invalid == opts.accept_invalid_certs && *p == pem)
+    {
+        return Ok(c.clone());
+    }
+    let connector = build_tls_connector(opts, pem.as_deref())?;
+    if cache.len() >= 8 {
+        cache.remove(0);
+    }
+    cache.push((opts.accept_invalid_certs, pem, connector.clone()));
+    Ok(connector)
+}
+
+fn build_tls_connector(opts: &SessionOptions, ca_pem: Option<&[u8]>) -> Result<TlsConnector> {
     let mut builder = TlsConnector::builder();
     builder.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
     if opts.accept_invalid_certs {
         builder.danger_accept_invalid_certs(true);
         builder.danger_accept_invalid_hostnames(true);
     }
-    if let Some(path) = &opts.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::Io(format!("cannot read ca_file {}: {e}", path.display())))?;
-        let certs = Certificate::stack_from_pem(&pem).map_err(|e| {
+    if let (Some(path), Some(pem)) = (&opts.ca_file, ca_pem) {
+        let certs = Certificate::stack_from_pem(pem).map_err(|e| {
             Error::Argument(format!(
                 "ca_file {} is not a PEM certificate file: {e}",
                 path.display()
