@@ -894,15 +894,6 @@ int32_t email_get_all(EmailSession *s, uint32_t read_flags, EmailList **out);
 int32_t email_set_progress_callback(EmailSession *s, EmailProgressCallback callback, void *user_data);
 
 /**
- * Sets (or, with a NULL callback, removes) the session's protocol trace callback. It applies
- * from the next byte sent or received on (the login is traced only by the `trace_file` option,
- * set before the session starts).
- *
- * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
- */
-int32_t email_set_trace_callback(EmailSession *s, EmailTraceCallback callback, void *user_data);
-
-/**
  * Lists every folder of the account (LIST), INBOX first, then the others by name. Names are
  * UTF-8 (decoded from IMAP's modified UTF-7) and are what the other folder functions take;
  * `email_strings_delimiter` and `email_strings_attributes` give each folder's hierarchy
@@ -1214,6 +1205,15 @@ int32_t email_message_move(EmailSession *s, const EmailMessage *m, const char *f
  * `folder` must be NULL or NUL-terminated; `new_uid` NULL or writable.
  */
 int32_t email_message_copy(EmailSession *s, const EmailMessage *m, const char *folder, uint32_t *new_uid);
+
+/**
+ * Sets (or, with a NULL callback, removes) the session's protocol trace callback. It applies
+ * from the next byte sent or received on (the login is traced only by the `trace_file` option,
+ * set before the session starts).
+ *
+ * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
+ */
+int32_t email_set_trace_callback(EmailSession *s, EmailTraceCallback callback, void *user_data);
 
 /**
  * Number of strings in the list; 0 for NULL or an invalid list (then `email_last_error()` is

@@ -1928,13 +1928,18 @@ fn replay_session(data: &[u8]) {
     server.chunk = if data.len().is_multiple_of(3) { 7 } else { 0 };
     let mut opts = SessionOptions::new("fuzz.invalid", 143, Security::None);
     opts.max_message_bytes = 1 << 20;
-    let Ok(mut s) = open_over_stream(server, opts, &Credentials::new("user", "pass")) else { return };
+    let Ok(mut s) = open_over_stream(server, opts, &Credentials::new("user", "pass")) else {
+        return;
+    };
     let mut next = s.read_first(ReadOptions::default());
     while let Ok(Some(m)) = next {
         touch(&m);
         next = s.read_next();
     }
-    if let Ok(all) = s.get_all(ReadOptions { headers_only: true, ..ReadOptions::default() }) {
+    if let Ok(all) = s.get_all(ReadOptions {
+        headers_only: true,
+        ..ReadOptions::default()
+    }) {
         all.iter().for_each(touch);
     }
     s.close();
@@ -1950,14 +1955,18 @@ fn fuzz_regressions_replay() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let data = std::fs::read(&path).unwrap();
-        let t = std::thread::Builder::new().stack_size(CLIENT_STACK).spawn(move || {
-            if name.starts_with("session-") {
-                replay_session(&data);
-            } else if name.starts_with("message-") {
-                imapmail::ffi::session::testing::exercise_message_accessors(data);
-            }
-        });
-        t.unwrap().join().unwrap_or_else(|_| panic!("{} panics again", path.display()));
+        let t = std::thread::Builder::new()
+            .stack_size(CLIENT_STACK)
+            .spawn(move || {
+                if name.starts_with("session-") {
+                    replay_session(&data);
+                } else if name.starts_with("message-") {
+                    imapmail::ffi::session::testing::exercise_message_accessors(data);
+                }
+            });
+        t.unwrap()
+            .join()
+            .unwrap_or_else(|_| panic!("{} panics again", path.display()));
         n += 1;
     }
     assert!(n > 0);
@@ -1968,9 +1977,24 @@ fn fuzz_regressions_replay() {
 /// message could not be decoded at all (every header accessor panicked).
 #[test]
 fn date_with_a_non_ascii_weekday_or_month() {
-    for date in ["Th\u{f5}, 13 Jun 1996 23:25:49 -07L0", "Th\u{f5} 13 Jun 1996", "Thu J\u{f5}n 13 23:25:49 1996", "\u{f5}\u{f5} J\u{fc}n 1 2000", "\u{1F600} x"] {
+    for date in [
+        "Th\u{f5}, 13 Jun 1996 23:25:49 -07L0",
+        "Th\u{f5} 13 Jun 1996",
+        "Thu J\u{f5}n 13 23:25:49 1996",
+        "\u{f5}\u{f5} J\u{fc}n 1 2000",
+        "\u{1F600} x",
+    ] {
         let raw = format!("Date: {date}\r\nSubject: still readable\r\n\r\nbody\r\n");
-        let latin1: Vec<u8> = raw.chars().map(|c| if (c as u32) < 256 { c as u32 as u8 } else { b'?' }).collect();
+        let latin1: Vec<u8> = raw
+            .chars()
+            .map(|c| {
+                if (c as u32) < 256 {
+                    c as u32 as u8
+                } else {
+                    b'?'
+                }
+            })
+            .collect();
         for bytes in [raw.clone().into_bytes(), latin1] {
             let m = imapmail::core::Message::from_raw(bytes);
             assert_eq!(m.header().subject, "still readable", "{date:?}");

@@ -686,7 +686,10 @@ fn exchange_uid_move_answered_by_a_bare_copyuid_line() {
     assert_eq!(new_uid, 0, "COPYUID 55 31 6 says nothing of UID 6");
     let mut m: *mut EmailMessage = std::ptr::null_mut();
     let rc = unsafe { email_read_first(s, EMAIL_READ_ALL, &mut m) };
-    assert!(rc == EMAIL_OK || rc == EMAIL_OUT, "the session survives the bare line: {rc}");
+    assert!(
+        rc == EMAIL_OK || rc == EMAIL_OUT,
+        "the session survives the bare line: {rc}"
+    );
     if !m.is_null() {
         email_message_free(m);
     }

@@ -307,8 +307,7 @@ pub fn connect_tcp(opts: &SessionOptions) -> Result<TcpStream> {
 /// valgrind), so connectors are kept and shared by sessions with the same settings (the same
 /// `accept_invalid_certs` and the same `ca_file` contents, read again for every session).
 pub fn tls_connector(opts: &SessionOptions) -> Result<TlsConnector> {
-    static CACHE: std::sync::Mutex<Vec<(bool, Option<Vec<u8>>, TlsConnector)>> =
-        std::sync::Mutex::new(Vec::new());
+    static CACHE: std::sync::Mutex<Vec<CachedConnector>> = std::sync::Mutex::new(Vec::new());
     let pem = match &opts.ca_file {
         Some(path) => Some(
             std::fs::read(path)
@@ -330,6 +329,9 @@ pub fn tls_connector(opts: &SessionOptions) -> Result<TlsConnector> {
     cache.push((opts.accept_invalid_certs, pem, connector.clone()));
     Ok(connector)
 }
+
+/// A connector with what it was built from: `accept_invalid_certs` and the `ca_file` bytes.
+type CachedConnector = (bool, Option<Vec<u8>>, TlsConnector);
 
 fn build_tls_connector(opts: &SessionOptions, ca_pem: Option<&[u8]>) -> Result<TlsConnector> {
     let mut builder = TlsConnector::builder();
@@ -395,7 +397,13 @@ pub fn describe_tls_failure(host: &str, detail: &str) -> Error {
         "-2146762478", // CERT_E_UNTRUSTEDCA
         "0x800b0112",
     ];
-    let revoked = ["certificate revoked", "-2146762484", "0x800b010c", "-2146885616", "0x80092010"];
+    let revoked = [
+        "certificate revoked",
+        "-2146762484",
+        "0x800b010c",
+        "-2146885616",
+        "0x80092010",
+    ];
     let revocation_unknown = [
         "-2146762482", // CERT_E_REVOCATION_FAILURE
         "0x800b010e",

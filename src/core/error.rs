@@ -120,14 +120,24 @@ impl Error {
             }
             E::Tls(t) => Error::Tls(format!("TLS: {t}")),
             E::TlsHandshake(h) => Error::Tls(format!("TLS handshake failed: {h}")),
-            E::Bad(b) => Error::Server(format!("server said BAD: {}", with_code(&b.information, b.code.as_ref()))),
+            E::Bad(b) => Error::Server(format!(
+                "server said BAD: {}",
+                with_code(&b.information, b.code.as_ref())
+            )),
             E::No(n) => Error::Server(with_code(&n.information, n.code.as_ref())),
-            E::Bye(b) => Error::Disconnected(format!("server closed the session: {}", b.information)),
+            E::Bye(b) => {
+                Error::Disconnected(format!("server closed the session: {}", b.information))
+            }
             E::ConnectionLost => Error::Disconnected("the server closed the connection".into()),
-            E::Parse(p) => Error::Protocol(format!("unparseable server response: {}", short_parse_error(&p))),
+            E::Parse(p) => Error::Protocol(format!(
+                "unparseable server response: {}",
+                short_parse_error(&p)
+            )),
             E::Validate(v) => Error::Argument(v.to_string()),
             E::Append => Error::Server("APPEND failed".into()),
-            E::Unexpected(r) => Error::Protocol(format!("unexpected server response: {}", short_debug(&r))),
+            E::Unexpected(r) => {
+                Error::Protocol(format!("unexpected server response: {}", short_debug(&r)))
+            }
             E::MissingStatusResponse => Error::Protocol("server sent no STATUS response".into()),
             E::TagMismatch(t) => Error::Protocol(format!("server answered with a wrong tag ({t})")),
             E::StartTlsNotAvailable => Error::Tls("the server does not offer STARTTLS".into()),
@@ -191,7 +201,10 @@ pub(crate) fn code_name(c: &imap_proto::ResponseCode<'_>) -> String {
 fn short_parse_error(p: &imap::error::ParseError) -> String {
     use imap::error::ParseError as P;
     match p {
-        P::Invalid(bytes) => format!("{:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)])),
+        P::Invalid(bytes) => format!(
+            "{:?}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+        ),
         other => short_debug(other),
     }
 }

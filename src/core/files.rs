@@ -21,11 +21,20 @@ pub fn sanitize_file_name(name: &str) -> String {
             c => c,
         })
         .collect();
-    out = out.trim().trim_end_matches(['.', ' ']).trim_start_matches('.').to_string();
+    out = out
+        .trim()
+        .trim_end_matches(['.', ' '])
+        .trim_start_matches('.')
+        .to_string();
     if out.is_empty() {
         out = "attachment".to_string();
     }
-    let stem = out.split('.').next().unwrap_or("").trim_end().to_ascii_uppercase();
+    let stem = out
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim_end()
+        .to_ascii_uppercase();
     const RESERVED: [&str; 22] = [
         "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
         "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
@@ -35,7 +44,10 @@ pub fn sanitize_file_name(name: &str) -> String {
     }
     if out.len() > MAX_NAME_BYTES {
         // Keep the extension when cutting.
-        let ext = out.rsplit_once('.').map(|(_, e)| e.to_string()).filter(|e| e.len() <= 16);
+        let ext = out
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_string())
+            .filter(|e| e.len() <= 16);
         let keep = MAX_NAME_BYTES - ext.as_ref().map_or(0, |e| e.len() + 1);
         let mut cut = keep;
         while !out.is_char_boundary(cut) {
@@ -54,7 +66,10 @@ pub fn sanitize_file_name(name: &str) -> String {
 /// taken, " (1)", " (2)", ... is added before the extension. Returns the path written.
 pub fn save_new_file(dir: &Path, name: &str, data: &[u8]) -> Result<PathBuf> {
     if !dir.is_dir() {
-        return Err(Error::NotFound(format!("directory {} does not exist", dir.display())));
+        return Err(Error::NotFound(format!(
+            "directory {} does not exist",
+            dir.display()
+        )));
     }
     let base = sanitize_file_name(name);
     let (stem, ext) = match base.rsplit_once('.') {
@@ -62,7 +77,11 @@ pub fn save_new_file(dir: &Path, name: &str, data: &[u8]) -> Result<PathBuf> {
         _ => (base.clone(), String::new()),
     };
     for n in 0..10_000u32 {
-        let candidate = if n == 0 { base.clone() } else { format!("{stem} ({n}){ext}") };
+        let candidate = if n == 0 {
+            base.clone()
+        } else {
+            format!("{stem} ({n}){ext}")
+        };
         let path = dir.join(&candidate);
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut f) => {
@@ -76,7 +95,10 @@ pub fn save_new_file(dir: &Path, name: &str, data: &[u8]) -> Result<PathBuf> {
             Err(e) => return Err(Error::Io(format!("cannot create {}: {e}", path.display()))),
         }
     }
-    Err(Error::Io(format!("too many files named like {base} in {}", dir.display())))
+    Err(Error::Io(format!(
+        "too many files named like {base} in {}",
+        dir.display()
+    )))
 }
 
 #[cfg(test)]
@@ -109,7 +131,10 @@ mod tests {
         assert_eq!(b.file_name().unwrap(), "x (1).txt");
         assert_eq!(std::fs::read(&a).unwrap(), b"1");
         assert_eq!(std::fs::read(&b).unwrap(), b"2");
-        assert!(matches!(save_new_file(&dir.join("missing"), "x", b""), Err(Error::NotFound(_))));
+        assert!(matches!(
+            save_new_file(&dir.join("missing"), "x", b""),
+            Err(Error::NotFound(_))
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

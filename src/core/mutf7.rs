@@ -31,7 +31,11 @@ fn flush(units: &mut Vec<u16>, out: &mut String) {
     let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
     out.push('&');
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let symbols = chunk.len() + 1;
         for i in 0..symbols {
@@ -95,7 +99,10 @@ mod tests {
     #[test]
     fn known_vectors() {
         // RFC 3501's example and common localized names.
-        assert_eq!(encode("~peter/mail/台北/日本語"), "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
+        assert_eq!(
+            encode("~peter/mail/台北/日本語"),
+            "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
+        );
         assert_eq!(encode("Entrée"), "Entr&AOk-e");
         assert_eq!(encode("A&B"), "A&-B");
         assert_eq!(encode("INBOX"), "INBOX");
@@ -104,7 +111,17 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for name in ["Entrée", "Входящие", "受信箱", "A&B", "x/y", "a b", "😀 emoji", "&&", "é&é"] {
+        for name in [
+            "Entrée",
+            "Входящие",
+            "受信箱",
+            "A&B",
+            "x/y",
+            "a b",
+            "😀 emoji",
+            "&&",
+            "é&é",
+        ] {
             assert_eq!(decode(&encode(name)), name, "{name}");
         }
     }

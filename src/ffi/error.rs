@@ -66,7 +66,11 @@ pub(crate) fn set_last_error(code: i32, message: &str) {
 pub extern "C" fn email_last_error() -> i32 {
     boundary(EMAIL_ERR_INTERNAL, || {
         LAST_ERROR
-            .try_with(|cell| cell.try_borrow().map(|l| l.code).unwrap_or(EMAIL_ERR_INTERNAL))
+            .try_with(|cell| {
+                cell.try_borrow()
+                    .map(|l| l.code)
+                    .unwrap_or(EMAIL_ERR_INTERNAL)
+            })
             .unwrap_or(EMAIL_ERR_INTERNAL)
     })
 }
@@ -78,7 +82,11 @@ pub extern "C" fn email_last_error() -> i32 {
 pub extern "C" fn email_last_error_message() -> *const c_char {
     boundary(c"".as_ptr(), || {
         LAST_ERROR
-            .try_with(|cell| cell.try_borrow().map(|l| l.message.as_ptr()).unwrap_or(c"".as_ptr()))
+            .try_with(|cell| {
+                cell.try_borrow()
+                    .map(|l| l.message.as_ptr())
+                    .unwrap_or(c"".as_ptr())
+            })
             .unwrap_or(c"".as_ptr())
     })
 }

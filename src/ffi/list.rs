@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::core;
-use crate::ffi::message::{self, EmailMessage};
 use crate::ffi::error::{set_last_error, EMAIL_ERR_HANDLE, EMAIL_OK};
+use crate::ffi::message::{self, EmailMessage};
 use crate::ffi::util::{boundary, Owner, Registry};
 
 /// An immutable list of messages (opaque). Made by `email_get_all`, freed by `email_list_free`.
@@ -19,7 +19,10 @@ fn live(list: *const EmailList) -> Option<Arc<EmailList>> {
     let found = LISTS.get(list);
     match &found {
         Some(_) => set_last_error(EMAIL_OK, ""),
-        None => set_last_error(EMAIL_ERR_HANDLE, "invalid list handle (NULL, freed, or not from imapmail)"),
+        None => set_last_error(
+            EMAIL_ERR_HANDLE,
+            "invalid list handle (NULL, freed, or not from imapmail)",
+        ),
     }
     found
 }

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::core::message::RecipientKind;
 use crate::core::{self, files};
 use crate::ffi::error::{set_last_error, EMAIL_ERR_HANDLE, EMAIL_ERR_PROTOCOL, EMAIL_OK};
-use crate::ffi::util::{arg_str, boundary, lock, status_call, to_cstring, Failure, Owner, Registry};
+use crate::ffi::util::{
+    arg_str, boundary, lock, status_call, to_cstring, Failure, Owner, Registry,
+};
 
 /// The message has been read (\Seen).
 pub const EMAIL_FLAG_SEEN: u32 = 1;
@@ -99,7 +101,11 @@ impl EmailMessage {
     }
 
     /// A pointer to a NUL-terminated copy of `make()`, made once and kept.
-    fn intern(&self, key: Key, make: impl FnOnce(&core::Message) -> Option<String>) -> *const c_char {
+    fn intern(
+        &self,
+        key: Key,
+        make: impl FnOnce(&core::Message) -> Option<String>,
+    ) -> *const c_char {
         let key = (self.full.get().is_some(), key);
         let mut strings = lock(&self.strings);
         if let Some(c) = strings.get(&key) {
@@ -126,15 +132,24 @@ fn with_message<R>(m: *const EmailMessage, fallback: R, f: impl FnOnce(&EmailMes
             f(&msg)
         }
         None => {
-            set_last_error(EMAIL_ERR_HANDLE, "invalid message handle (NULL, freed, or not from imapmail)");
+            set_last_error(
+                EMAIL_ERR_HANDLE,
+                "invalid message handle (NULL, freed, or not from imapmail)",
+            );
             fallback
         }
     }
 }
 
-fn string_accessor(m: *const EmailMessage, key: Key, make: impl FnOnce(&core::Message) -> String) -> *const c_char {
+fn string_accessor(
+    m: *const EmailMessage,
+    key: Key,
+    make: impl FnOnce(&core::Message) -> String,
+) -> *const c_char {
     boundary(std::ptr::null(), || {
-        with_message(m, std::ptr::null(), |msg| msg.intern(key, |core| Some(make(core))))
+        with_message(m, std::ptr::null(), |msg| {
+            msg.intern(key, |core| Some(make(core)))
+        })
     })
 }
 
@@ -173,7 +188,9 @@ pub extern "C" fn email_message_flags(m: *const EmailMessage) -> u32 {
 /// 1 when the message was read (\Seen) when it was fetched, else 0.
 #[no_mangle]
 pub extern "C" fn email_message_is_read(m: *const EmailMessage) -> i32 {
-    boundary(0, || with_message(m, 0, |msg| i32::from(msg.current().is_read())))
+    boundary(0, || {
+        with_message(m, 0, |msg| i32::from(msg.current().is_read()))
+    })
 }
 
 /// The message's size in bytes on the server (RFC822.SIZE), also for headers-only reads.
@@ -211,17 +228,25 @@ pub extern "C" fn email_message_sender_name(m: *const EmailMessage) -> *const c_
 #[no_mangle]
 pub extern "C" fn email_message_recipient_count(m: *const EmailMessage, kind: i32) -> usize {
     boundary(0, || {
-        with_message(m, 0, |msg| recipient_kind(kind).map_or(0, |k| msg.current().recipients(k).len()))
+        with_message(m, 0, |msg| {
+            recipient_kind(kind).map_or(0, |k| msg.current().recipients(k).len())
+        })
     })
 }
 
 /// The address of recipient `index` (0-based) of a kind; NULL when out of range.
 #[no_mangle]
-pub extern "C" fn email_message_recipient_address(m: *const EmailMessage, kind: i32, index: usize) -> *const c_char {
+pub extern "C" fn email_message_recipient_address(
+    m: *const EmailMessage,
+    kind: i32,
+    index: usize,
+) -> *const c_char {
     boundary(std::ptr::null(), || {
         with_message(m, std::ptr::null(), |msg| {
             msg.intern(Key::RecipientAddress(kind, index), |c| {
-                recipient_kind(kind).and_then(|k| c.recipients(k).get(index)).map(|a| a.address.clone())
+                recipient_kind(kind)
+                    .and_then(|k| c.recipients(k).get(index))
+                    .map(|a| a.address.clone())
             })
         })
     })
@@ -229,11 +254,17 @@ pub extern "C" fn email_message_recipient_address(m: *const EmailMessage, kind: 
 
 /// The display name of recipient `index` of a kind ("" when none); NULL when out of range.
 #[no_mangle]
-pub extern "C" fn email_message_recipient_name(m: *const EmailMessage, kind: i32, index: usize) -> *const c_char {
+pub extern "C" fn email_message_recipient_name(
+    m: *const EmailMessage,
+    kind: i32,
+    index: usize,
+) -> *const c_char {
     boundary(std::ptr::null(), || {
         with_message(m, std::ptr::null(), |msg| {
             msg.intern(Key::RecipientName(kind, index), |c| {
-                recipient_kind(kind).and_then(|k| c.recipients(k).get(index)).map(|a| a.name.clone())
+                recipient_kind(kind)
+                    .and_then(|k| c.recipients(k).get(index))
+                    .map(|a| a.name.clone())
             })
         })
     })
@@ -248,7 +279,9 @@ pub extern "C" fn email_message_date(m: *const EmailMessage) -> *const c_char {
 /// The Date header as Unix seconds (UTC); 0 when absent or unparseable.
 #[no_mangle]
 pub extern "C" fn email_message_timestamp(m: *const EmailMessage) -> i64 {
-    boundary(0, || with_message(m, 0, |msg| msg.current().header().timestamp))
+    boundary(0, || {
+        with_message(m, 0, |msg| msg.current().header().timestamp)
+    })
 }
 
 /// The Message-ID, without its angle brackets (`email_message_header(m, "Message-ID")` gives
@@ -264,15 +297,23 @@ pub extern "C" fn email_message_message_id(m: *const EmailMessage) -> *const c_c
 /// # Safety
 /// `name` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_message_header(m: *const EmailMessage, name: *const c_char) -> *const c_char {
+pub unsafe extern "C" fn email_message_header(
+    m: *const EmailMessage,
+    name: *const c_char,
+) -> *const c_char {
     boundary(std::ptr::null(), || {
         // SAFETY: contract of this function.
         let Ok(name) = (unsafe { arg_str(name, "name") }) else {
-            set_last_error(crate::ffi::error::EMAIL_ERR_ARGUMENT, "name is NULL or not UTF-8");
+            set_last_error(
+                crate::ffi::error::EMAIL_ERR_ARGUMENT,
+                "name is NULL or not UTF-8",
+            );
             return std::ptr::null();
         };
         with_message(m, std::ptr::null(), |msg| {
-            msg.intern(Key::Header(name.to_ascii_lowercase()), |c| c.header_value(name).map(str::to_string))
+            msg.intern(Key::Header(name.to_ascii_lowercase()), |c| {
+                c.header_value(name).map(str::to_string)
+            })
         })
     })
 }
@@ -296,7 +337,10 @@ pub extern "C" fn email_message_html(m: *const EmailMessage) -> *const c_char {
 /// # Safety
 /// `len` must be NULL or point to writable storage for one size_t.
 #[no_mangle]
-pub unsafe extern "C" fn email_message_source(m: *const EmailMessage, len: *mut usize) -> *const u8 {
+pub unsafe extern "C" fn email_message_source(
+    m: *const EmailMessage,
+    len: *mut usize,
+) -> *const u8 {
     boundary(std::ptr::null(), || {
         let (ptr, n) = with_message(m, (std::ptr::null(), 0), |msg| {
             let s = msg.current().source();
@@ -329,13 +373,17 @@ pub extern "C" fn email_message_error(m: *const EmailMessage) -> i32 {
 /// Why the message could not be fully decoded ("" when it could).
 #[no_mangle]
 pub extern "C" fn email_message_error_message(m: *const EmailMessage) -> *const c_char {
-    string_accessor(m, Key::Error, |c| c.body().error.clone().unwrap_or_default())
+    string_accessor(m, Key::Error, |c| {
+        c.body().error.clone().unwrap_or_default()
+    })
 }
 
 /// Number of keywords (user flags such as `$Forwarded`) set on the message.
 #[no_mangle]
 pub extern "C" fn email_message_keyword_count(m: *const EmailMessage) -> usize {
-    boundary(0, || with_message(m, 0, |msg| msg.current().keywords().len()))
+    boundary(0, || {
+        with_message(m, 0, |msg| msg.current().keywords().len())
+    })
 }
 
 /// Keyword `index` (0-based); NULL when out of range.
@@ -351,7 +399,9 @@ pub extern "C" fn email_message_keyword(m: *const EmailMessage, index: usize) ->
 /// Number of attachments, inline parts (images referenced by Content-ID) and attached messages.
 #[no_mangle]
 pub extern "C" fn email_message_attachment_count(m: *const EmailMessage) -> usize {
-    boundary(0, || with_message(m, 0, |msg| msg.current().body().attachments.len()))
+    boundary(0, || {
+        with_message(m, 0, |msg| msg.current().body().attachments.len())
+    })
 }
 
 fn attachment_string(
@@ -377,14 +427,22 @@ pub extern "C" fn email_attachment_name(m: *const EmailMessage, index: usize) ->
 
 /// The attachment's MIME type in lower case, e.g. "application/pdf"; NULL when out of range.
 #[no_mangle]
-pub extern "C" fn email_attachment_content_type(m: *const EmailMessage, index: usize) -> *const c_char {
-    attachment_string(m, index, Key::AttachmentType(index), |a| a.content_type.clone())
+pub extern "C" fn email_attachment_content_type(
+    m: *const EmailMessage,
+    index: usize,
+) -> *const c_char {
+    attachment_string(m, index, Key::AttachmentType(index), |a| {
+        a.content_type.clone()
+    })
 }
 
 /// The attachment's Content-ID without angle brackets ("" when none), as referenced by
 /// `cid:` URLs in the HTML body; NULL when out of range.
 #[no_mangle]
-pub extern "C" fn email_attachment_content_id(m: *const EmailMessage, index: usize) -> *const c_char {
+pub extern "C" fn email_attachment_content_id(
+    m: *const EmailMessage,
+    index: usize,
+) -> *const c_char {
     attachment_string(m, index, Key::AttachmentId(index), |a| a.content_id.clone())
 }
 
@@ -393,7 +451,11 @@ pub extern "C" fn email_attachment_content_id(m: *const EmailMessage, index: usi
 pub extern "C" fn email_attachment_is_inline(m: *const EmailMessage, index: usize) -> i32 {
     boundary(0, || {
         with_message(m, 0, |msg| {
-            msg.current().body().attachments.get(index).map_or(0, |a| i32::from(a.inline))
+            msg.current()
+                .body()
+                .attachments
+                .get(index)
+                .map_or(0, |a| i32::from(a.inline))
         })
     })
 }
@@ -404,7 +466,11 @@ pub extern "C" fn email_attachment_is_inline(m: *const EmailMessage, index: usiz
 /// # Safety
 /// `len` must be NULL or point to writable storage for one size_t.
 #[no_mangle]
-pub unsafe extern "C" fn email_attachment_data(m: *const EmailMessage, index: usize, len: *mut usize) -> *const u8 {
+pub unsafe extern "C" fn email_attachment_data(
+    m: *const EmailMessage,
+    index: usize,
+    len: *mut usize,
+) -> *const u8 {
     boundary(std::ptr::null(), || {
         let (ptr, n) = with_message(m, (std::ptr::null(), 0), |msg| {
             match msg.current().body().attachments.get(index) {
@@ -431,17 +497,18 @@ pub unsafe extern "C" fn email_attachment_data(m: *const EmailMessage, index: us
 /// # Safety
 /// `directory` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_attachment_save(m: *const EmailMessage, index: usize, directory: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_attachment_save(
+    m: *const EmailMessage,
+    index: usize,
+    directory: *const c_char,
+) -> i32 {
     status_call(|| {
         let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
         // SAFETY: contract of this function.
         let dir = unsafe { arg_str(directory, "directory") }?;
-        let att = msg
-            .msg
-            .body()
-            .attachments
-            .get(index)
-            .ok_or_else(|| Failure::argument(format!("attachment index {index} is out of range")))?;
+        let att = msg.msg.body().attachments.get(index).ok_or_else(|| {
+            Failure::argument(format!("attachment index {index} is out of range"))
+        })?;
         files::save_new_file(Path::new(dir), &att.name, &att.data)?;
         Ok(EMAIL_OK)
     })
@@ -457,7 +524,10 @@ pub unsafe extern "C" fn email_attachment_save(m: *const EmailMessage, index: us
 /// Returns `EMAIL_OK`, `EMAIL_ERR_HANDLE`, `EMAIL_ERR_NOT_FOUND` (the message is gone or
 /// another folder is selected), or a network error.
 #[no_mangle]
-pub extern "C" fn email_message_load_body(s: *mut crate::ffi::session::EmailSession, m: *const EmailMessage) -> i32 {
+pub extern "C" fn email_message_load_body(
+    s: *mut crate::ffi::session::EmailSession,
+    m: *const EmailMessage,
+) -> i32 {
     status_call(|| {
         let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
         crate::ffi::session::with_session(s, |session| {

@@ -19,7 +19,10 @@ pub(crate) struct Failure {
 
 impl Failure {
     pub fn new(code: i32, message: impl Into<String>) -> Failure {
-        Failure { code, message: message.into() }
+        Failure {
+            code,
+            message: message.into(),
+        }
     }
     pub fn argument(message: impl Into<String>) -> Failure {
         Failure::new(status::EMAIL_ERR_ARGUMENT, message)
@@ -62,7 +65,10 @@ pub(crate) fn boundary<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
             let text = panic_text(&*payload);
             // Recording must not panic again; set_last_error only allocates.
             let _ = catch_unwind(|| {
-                set_last_error(status::EMAIL_ERR_INTERNAL, &format!("internal error (caught panic): {text}"))
+                set_last_error(
+                    status::EMAIL_ERR_INTERNAL,
+                    &format!("internal error (caught panic): {text}"),
+                )
             });
             on_panic
         }
@@ -126,7 +132,10 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, what: &str) -> Result<&'a str
 ///
 /// # Safety
 /// As [`arg_str`].
-pub(crate) unsafe fn arg_opt_str<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>, Failure> {
+pub(crate) unsafe fn arg_opt_str<'a>(
+    p: *const c_char,
+    what: &str,
+) -> Result<Option<&'a str>, Failure> {
     if p.is_null() {
         Ok(None)
     } else {
@@ -173,7 +182,9 @@ struct Entry<T> {
 
 impl<T> Registry<T> {
     pub const fn new() -> Registry<T> {
-        Registry { map: Mutex::new(BTreeMap::new()) }
+        Registry {
+            map: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// Registers a value and returns the handle given to C.
@@ -193,7 +204,9 @@ impl<T> Registry<T> {
         if ptr.is_null() {
             return None;
         }
-        lock(&self.map).get(&(ptr as usize)).map(|e| Arc::clone(&e.value))
+        lock(&self.map)
+            .get(&(ptr as usize))
+            .map(|e| Arc::clone(&e.value))
     }
 
     /// Unregisters a handle owned by the host. Returns None when it is unknown, or when it is

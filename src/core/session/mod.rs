@@ -15,10 +15,10 @@ use super::options::{check_text, Security, SessionOptions};
 use super::reader::{self, Listed, ReadIter, ReadOptions};
 use super::trace::{TraceCallback, Tracer};
 
-#[doc(hidden)]
-pub mod testing;
 pub mod mailbox;
 mod search;
+#[doc(hidden)]
+pub mod testing;
 
 /// User name and secret (password or OAuth2 token). The secret is wiped from memory when
 /// dropped and never appears in errors or traces.
@@ -38,7 +38,10 @@ impl Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials").field("user", &self.user).field("secret", &"<redacted>").finish()
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("secret", &"<redacted>")
+            .finish()
     }
 }
 
@@ -87,7 +90,11 @@ impl std::fmt::Debug for Session {
 }
 
 /// What imapmail says of itself to servers that ask (RFC 2971 ID).
-const ID_COMMAND: &str = concat!("ID (\"name\" \"imapmail\" \"version\" \"", env!("CARGO_PKG_VERSION"), "\")");
+const ID_COMMAND: &str = concat!(
+    "ID (\"name\" \"imapmail\" \"version\" \"",
+    env!("CARGO_PKG_VERSION"),
+    "\")"
+);
 
 /// Longest line accepted before TLS is up (greeting, CAPABILITY, STARTTLS answer).
 const PRE_TLS_LINE_MAX: usize = 64 * 1024;
@@ -114,11 +121,18 @@ impl Session {
 
     /// Logs in and selects `opts.folder` over a connected (and, unless STARTTLS was used, not
     /// yet greeted) transport.
-    pub(crate) fn start(transport: Transport, tracer: Tracer, opts: SessionOptions, creds: &Credentials) -> Result<Session> {
+    pub(crate) fn start(
+        transport: Transport,
+        tracer: Tracer,
+        opts: SessionOptions,
+        creds: &Credentials,
+    ) -> Result<Session> {
         let socket = transport.socket()?;
         let mut client = imap::Client::new(transport);
         if opts.security != Security::StartTls {
-            let greeting = client.read_greeting().map_err(|e| Error::from_imap(e).context("reading the greeting"))?;
+            let greeting = client
+                .read_greeting()
+                .map_err(|e| Error::from_imap(e).context("reading the greeting"))?;
             check_greeting(&greeting)?;
         }
         let caps = client
@@ -152,7 +166,10 @@ impl Session {
             opts,
         };
         // Capabilities may change after login (RFC 3501 7.2.1); ask again.
-        session.capabilities = session.run(|imap| imap.capabilities().map(|c| capability_set(&c)), "CAPABILITY")?;
+        session.capabilities = session.run(
+            |imap| imap.capabilities().map(|c| capability_set(&c)),
+            "CAPABILITY",
+        )?;
         if !id_sent && session.has_capability("ID") {
             let _ = session.run(|imap| imap.run_command_and_check_ok(ID_COMMAND), "ID");
         }
@@ -201,7 +218,13 @@ impl Session {
         let what = format!("{verb} {folder}");
         let mailbox = self
             .run(
-                |imap| if read_only { imap.examine(&encoded) } else { imap.select(&encoded) },
+                |imap| {
+                    if read_only {
+                        imap.examine(&encoded)
+                    } else {
+                        imap.select(&encoded)
+                    }
+                },
                 &what,
             )
             .map_err(not_found_if_missing)?;
@@ -234,7 +257,9 @@ impl Session {
                 let (done, total) = (iter.handed_out(), iter.total());
                 self.start_prefetch();
                 if self.report_progress(done, total) {
-                    return Err(Error::Cancelled("cancelled by the progress callback".into()));
+                    return Err(Error::Cancelled(
+                        "cancelled by the progress callback".into(),
+                    ));
                 }
                 return Ok(Some(m));
             }
@@ -292,9 +317,13 @@ impl Session {
         let opts = ReadOptions::default();
         let set = m.uid().to_string();
         let mut fetched = self.run_core(|imap| fetch_messages(imap, &set, opts), "UID FETCH")?;
-        let mut full = fetched
-            .pop()
-            .ok_or_else(|| Error::NotFound(format!("message UID {} no longer exists in {:?}", m.uid(), self.folder)))?;
+        let mut full = fetched.pop().ok_or_else(|| {
+            Error::NotFound(format!(
+                "message UID {} no longer exists in {:?}",
+                m.uid(),
+                self.folder
+            ))
+        })?;
         full.set_folder(&self.folder);
         Ok(full)
     }
@@ -354,11 +383,15 @@ impl Session {
         if self.prefetch.is_some() || self.broken.is_some() {
             return;
         }
-        let Some(iter) = self.iter.as_mut() else { return };
+        let Some(iter) = self.iter.as_mut() else {
+            return;
+        };
         if !iter.wants_prefetch() {
             return;
         }
-        let Some(mut imap) = self.imap.take() else { return };
+        let Some(mut imap) = self.imap.take() else {
+            return;
+        };
         let batch = iter.take_batch();
         let opts = iter.opts;
         let marks = iter.take_marks();
@@ -368,7 +401,8 @@ impl Session {
             .stack_size(PREFETCH_STACK)
             .spawn(move || {
                 guard::mark_parser_stack();
-                let result = mark_seen(&mut imap, &marks).and_then(|_| fetch_messages(&mut imap, &set, opts));
+                let result = mark_seen(&mut imap, &marks)
+                    .and_then(|_| fetch_messages(&mut imap, &set, opts));
                 (imap, result)
             });
         match spawned {
@@ -386,7 +420,9 @@ impl Session {
     /// Waits for the fetch running ahead (if any), takes the connection back and stores the
     /// batch (or its error) in the iteration.
     fn settle(&mut self) {
-        let Some(prefetch) = self.prefetch.take() else { return };
+        let Some(prefetch) = self.prefetch.take() else {
+            return;
+        };
         match prefetch.worker.join() {
             Ok((imap, result)) => {
                 self.imap = Some(imap);
@@ -442,20 +478,32 @@ impl Session {
     }
 
     /// Runs one exchange with the server through the imap crate, mapping its error.
-    pub(crate) fn run<T: Send>(&mut self, f: impl FnOnce(&mut Imap) -> imap::Result<T> + Send, what: &str) -> Result<T> {
+    pub(crate) fn run<T: Send>(
+        &mut self,
+        f: impl FnOnce(&mut Imap) -> imap::Result<T> + Send,
+        what: &str,
+    ) -> Result<T> {
         self.run_core(|imap| f(imap).map_err(Error::from_imap), what)
     }
 
     /// Runs one exchange with the server: waits for a fetch running ahead, tracks EXISTS, and
     /// marks the session broken when the connection cannot be trusted any more.
-    pub(crate) fn run_core<T: Send>(&mut self, f: impl FnOnce(&mut Imap) -> Result<T> + Send, what: &str) -> Result<T> {
+    pub(crate) fn run_core<T: Send>(
+        &mut self,
+        f: impl FnOnce(&mut Imap) -> Result<T> + Send,
+        what: &str,
+    ) -> Result<T> {
         self.settle();
         if let Some(reason) = &self.broken {
             return Err(Error::Disconnected(format!(
                 "the connection was lost earlier ({reason}); close the session and start a new one"
             )));
         }
-        let marks = self.iter.as_mut().map(ReadIter::take_marks).unwrap_or_default();
+        let marks = self
+            .iter
+            .as_mut()
+            .map(ReadIter::take_marks)
+            .unwrap_or_default();
         let Some(imap) = self.imap.as_mut() else {
             return Err(Error::Internal("no connection".into()));
         };
@@ -473,7 +521,9 @@ impl Session {
             for u in imap.take_all_unsolicited() {
                 match u {
                     imap::types::UnsolicitedResponse::Exists(n) => self.exists = n,
-                    imap::types::UnsolicitedResponse::Expunge(_) => self.exists = self.exists.saturating_sub(1),
+                    imap::types::UnsolicitedResponse::Expunge(_) => {
+                        self.exists = self.exists.saturating_sub(1)
+                    }
                     _ => {}
                 }
             }
@@ -492,9 +542,12 @@ fn mark_seen(imap: &mut Imap, uids: &[u32]) -> Result<()> {
     if uids.is_empty() {
         return Ok(());
     }
-    imap.uid_store(reader::uid_set(uids.iter().copied()), reader::MARK_SEEN_ITEMS)
-        .map(|_| ())
-        .map_err(Error::from_imap)
+    imap.uid_store(
+        reader::uid_set(uids.iter().copied()),
+        reader::MARK_SEEN_ITEMS,
+    )
+    .map(|_| ())
+    .map_err(Error::from_imap)
 }
 
 /// Fetches the messages of a UID set with the read options.
@@ -513,7 +566,11 @@ fn not_found_if_missing(e: Error) -> Error {
     match e {
         Error::Server(m) => {
             let lower = m.to_ascii_lowercase();
-            if lower.contains("nonexistent") || lower.contains("exist") || lower.contains("not found") || lower.contains("unknown mailbox") {
+            if lower.contains("nonexistent")
+                || lower.contains("exist")
+                || lower.contains("not found")
+                || lower.contains("unknown mailbox")
+            {
                 Error::NotFound(m)
             } else {
                 Error::Server(m)
@@ -541,12 +598,19 @@ fn check_greeting(line: &[u8]) -> Result<()> {
         Ok(())
     } else if upper.starts_with("* PREAUTH") {
         Err(Error::Auth(
-            "server greeted with PREAUTH (already authenticated); imapmail only logs in itself".into(),
+            "server greeted with PREAUTH (already authenticated); imapmail only logs in itself"
+                .into(),
         ))
     } else if upper.starts_with("* BYE") {
-        Err(Error::Connect(format!("server refused the connection: {}", text.trim_end())))
+        Err(Error::Connect(format!(
+            "server refused the connection: {}",
+            text.trim_end()
+        )))
     } else {
-        Err(Error::Protocol(format!("not an IMAP greeting: {:?}", truncate(&text, 200))))
+        Err(Error::Protocol(format!(
+            "not an IMAP greeting: {:?}",
+            truncate(&text, 200)
+        )))
     }
 }
 
@@ -564,7 +628,8 @@ fn truncate(s: &str, max: usize) -> &str {
 /// Upgrades a plain connection with STARTTLS, failing closed: nothing but CAPABILITY and
 /// STARTTLS is ever sent in plaintext, and nothing read before TLS is kept.
 fn starttls(opts: &SessionOptions, mut tcp: Transport) -> Result<Transport> {
-    let greeting = read_line_raw(&mut tcp).map_err(|e| e.context("STARTTLS: reading the greeting"))?;
+    let greeting =
+        read_line_raw(&mut tcp).map_err(|e| e.context("STARTTLS: reading the greeting"))?;
     let upper = String::from_utf8_lossy(&greeting).to_ascii_uppercase();
     if upper.starts_with("* PREAUTH") {
         return Err(Error::Tls(
@@ -600,7 +665,10 @@ fn starttls(opts: &SessionOptions, mut tcp: Transport) -> Result<Transport> {
 
 /// Sends one pre-TLS command and reads up to its tagged answer, which must be OK.
 fn pre_tls_command(tcp: &mut Transport, command: &str, tag: &str) -> Result<Vec<Vec<u8>>> {
-    let what = format!("STARTTLS: {}", command.split_once(' ').map_or(command, |(_, c)| c));
+    let what = format!(
+        "STARTTLS: {}",
+        command.split_once(' ').map_or(command, |(_, c)| c)
+    );
     tcp.write_all(format!("{command}\r\n").as_bytes())
         .map_err(|e| connection::transport_error(&e).context(&what))?;
     let mut lines = Vec::new();
@@ -611,11 +679,17 @@ fn pre_tls_command(tcp: &mut Transport, command: &str, tag: &str) -> Result<Vec<
         if words.next() == Some(tag) {
             return match words.next().map(str::to_ascii_uppercase).as_deref() {
                 Some("OK") => Ok(lines),
-                _ => Err(Error::Tls(format!("{what} failed: {}", truncate(text.trim_end(), 200)))),
+                _ => Err(Error::Tls(format!(
+                    "{what} failed: {}",
+                    truncate(text.trim_end(), 200)
+                ))),
             };
         }
         if text.to_ascii_uppercase().starts_with("* BYE") {
-            return Err(Error::Disconnected(format!("{what}: {}", truncate(text.trim_end(), 200))));
+            return Err(Error::Disconnected(format!(
+                "{what}: {}",
+                truncate(text.trim_end(), 200)
+            )));
         }
         lines.push(line);
     }
@@ -628,7 +702,11 @@ fn read_line_raw(tcp: &mut Transport) -> Result<Vec<u8>> {
     let mut byte = [0u8; 1];
     loop {
         match tcp.read(&mut byte) {
-            Ok(0) => return Err(Error::Disconnected("the server closed the connection".into())),
+            Ok(0) => {
+                return Err(Error::Disconnected(
+                    "the server closed the connection".into(),
+                ))
+            }
             Ok(_) => {
                 line.push(byte[0]);
                 if byte[0] == b'\n' {
@@ -650,7 +728,9 @@ impl imap::Authenticator for PlainAuth<'_> {
     type Response = Zeroizing<Vec<u8>>;
     fn process(&self, _challenge: &[u8]) -> Self::Response {
         // Sized up front: a growing Vec would leave copies of the secret behind.
-        let mut v = Zeroizing::new(Vec::with_capacity(self.0.user.len() + self.0.secret.len() + 2));
+        let mut v = Zeroizing::new(Vec::with_capacity(
+            self.0.user.len() + self.0.secret.len() + 2,
+        ));
         v.push(0);
         v.extend_from_slice(self.0.user.as_bytes());
         v.push(0);
@@ -671,7 +751,13 @@ impl imap::Authenticator for XOAuth2<'_> {
         }
         // Built in place in a buffer sized up front (format! would grow, copy and leave copies
         // of the token behind).
-        let parts: [&[u8]; 5] = [b"user=", self.0.user.as_bytes(), b"\x01auth=Bearer ", self.0.secret.as_bytes(), b"\x01\x01"];
+        let parts: [&[u8]; 5] = [
+            b"user=",
+            self.0.user.as_bytes(),
+            b"\x01auth=Bearer ",
+            self.0.secret.as_bytes(),
+            b"\x01\x01",
+        ];
         let mut v = Zeroizing::new(Vec::with_capacity(parts.iter().map(|p| p.len()).sum()));
         for p in parts {
             v.extend_from_slice(p);
@@ -687,9 +773,15 @@ fn authenticate(
     caps: &HashSet<String>,
 ) -> Result<Imap> {
     let (mechanism, result) = if opts.xoauth2 {
-        ("AUTHENTICATE XOAUTH2", client.authenticate("XOAUTH2", &XOAuth2(creds)))
+        (
+            "AUTHENTICATE XOAUTH2",
+            client.authenticate("XOAUTH2", &XOAuth2(creds)),
+        )
     } else if caps.contains("AUTH=PLAIN") {
-        ("AUTHENTICATE PLAIN", client.authenticate("PLAIN", &PlainAuth(creds)))
+        (
+            "AUTHENTICATE PLAIN",
+            client.authenticate("PLAIN", &PlainAuth(creds)),
+        )
     } else if caps.contains("LOGINDISABLED") {
         return Err(Error::Auth(
             "server disables LOGIN (LOGINDISABLED) and offers no AUTH=PLAIN".into(),

@@ -7,12 +7,14 @@ use crate::core::{self, Credentials, ReadOptions, Security, SessionOptions};
 use crate::ffi::error::{EMAIL_ERR_HANDLE, EMAIL_OK, EMAIL_OUT};
 use crate::ffi::list::{self, EmailList};
 use crate::ffi::message::{self, EmailMessage};
-use crate::ffi::util::{arg_opt_str, arg_str, lock, status_call, to_cstring, value_call, Failure, Owner, Registry};
+use crate::ffi::util::{
+    arg_opt_str, arg_str, lock, status_call, to_cstring, value_call, Failure, Owner, Registry,
+};
 
+pub mod mailbox;
 #[doc(hidden)]
 pub mod testing;
 pub mod trace;
-pub mod mailbox;
 
 /// Implicit TLS from the first byte (default; port 993).
 pub const EMAIL_SECURITY_TLS: u32 = 0;
@@ -73,9 +75,17 @@ pub(crate) fn with_session(
     result
 }
 
-fn session_options(server: &str, port: u16, flags: u32, options: Option<&str>) -> Result<SessionOptions, Failure> {
+fn session_options(
+    server: &str,
+    port: u16,
+    flags: u32,
+    options: Option<&str>,
+) -> Result<SessionOptions, Failure> {
     if flags & !KNOWN_SESSION_FLAGS != 0 {
-        return Err(Failure::argument(format!("unknown session flags 0x{:x}", flags & !KNOWN_SESSION_FLAGS)));
+        return Err(Failure::argument(format!(
+            "unknown session flags 0x{:x}",
+            flags & !KNOWN_SESSION_FLAGS
+        )));
     }
     let security = match flags & SECURITY_MASK {
         EMAIL_SECURITY_TLS => Security::Tls,
@@ -145,7 +155,9 @@ pub unsafe extern "C" fn email_start_session(
     flags: u32,
 ) -> *mut EmailSession {
     // SAFETY: forwarded contract.
-    value_call(std::ptr::null_mut(), || unsafe { start(server, port, user, password, flags, std::ptr::null()) })
+    value_call(std::ptr::null_mut(), || unsafe {
+        start(server, port, user, password, flags, std::ptr::null())
+    })
 }
 
 /// Same as `email_start_session`, with an options string `key=value;key=value` (NULL or `""`
@@ -171,7 +183,9 @@ pub unsafe extern "C" fn email_start_session_ex(
     options: *const c_char,
 ) -> *mut EmailSession {
     // SAFETY: forwarded contract.
-    value_call(std::ptr::null_mut(), || unsafe { start(server, port, user, password, flags, options) })
+    value_call(std::ptr::null_mut(), || unsafe {
+        start(server, port, user, password, flags, options)
+    })
 }
 
 /// Logs out and frees the session. Messages and lists already read stay valid.
@@ -181,7 +195,9 @@ pub unsafe extern "C" fn email_start_session_ex(
 #[no_mangle]
 pub extern "C" fn email_close_session(s: *mut EmailSession) -> i32 {
     status_call(|| {
-        let handle = SESSIONS.remove_owned(s).ok_or_else(|| Failure::handle("session"))?;
+        let handle = SESSIONS
+            .remove_owned(s)
+            .ok_or_else(|| Failure::handle("session"))?;
         let session = lock(&handle.state).take();
         if let Some(session) = session {
             session.close();
@@ -194,9 +210,11 @@ pub extern "C" fn email_close_session(s: *mut EmailSession) -> i32 {
 /// thread made it. `EMAIL_ERR_HANDLE` for an invalid session.
 #[no_mangle]
 pub extern "C" fn email_session_error(s: *const EmailSession) -> i32 {
-    crate::ffi::util::boundary(crate::ffi::error::EMAIL_ERR_INTERNAL, || match SESSIONS.get(s) {
-        Some(h) => lock(&h.last_error).0,
-        None => EMAIL_ERR_HANDLE,
+    crate::ffi::util::boundary(crate::ffi::error::EMAIL_ERR_INTERNAL, || {
+        match SESSIONS.get(s) {
+            Some(h) => lock(&h.last_error).0,
+            None => EMAIL_ERR_HANDLE,
+        }
     })
 }
 
@@ -212,7 +230,10 @@ pub extern "C" fn email_session_error_message(s: *const EmailSession) -> *const 
 
 fn read_options(read_flags: u32) -> Result<ReadOptions, Failure> {
     if read_flags & !KNOWN_READ_FLAGS != 0 {
-        return Err(Failure::argument(format!("unknown read flags 0x{:x}", read_flags & !KNOWN_READ_FLAGS)));
+        return Err(Failure::argument(format!(
+            "unknown read flags 0x{:x}",
+            read_flags & !KNOWN_READ_FLAGS
+        )));
     }
     Ok(ReadOptions {
         unread_only: read_flags & EMAIL_READ_UNREAD != 0,
@@ -245,7 +266,11 @@ fn hand_out(out: *mut *mut EmailMessage, m: Option<core::Message>) -> i32 {
 /// # Safety
 /// `out` must be NULL or point to writable storage for one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn email_read_first(s: *mut EmailSession, read_flags: u32, out: *mut *mut EmailMessage) -> i32 {
+pub unsafe extern "C" fn email_read_first(
+    s: *mut EmailSession,
+    read_flags: u32,
+    out: *mut *mut EmailMessage,
+) -> i32 {
     status_call(|| {
         if out.is_null() {
             return Err(Failure::argument("out is NULL"));
@@ -285,7 +310,11 @@ pub unsafe extern "C" fn email_read_next(s: *mut EmailSession, out: *mut *mut Em
 /// # Safety
 /// `out` must be NULL or point to writable storage for one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn email_get_all(s: *mut EmailSession, read_flags: u32, out: *mut *mut EmailList) -> i32 {
+pub unsafe extern "C" fn email_get_all(
+    s: *mut EmailSession,
+    read_flags: u32,
+    out: *mut *mut EmailList,
+) -> i32 {
     status_call(|| {
         if out.is_null() {
             return Err(Failure::argument("out is NULL"));
@@ -307,7 +336,8 @@ pub unsafe extern "C" fn email_get_all(s: *mut EmailSession, read_flags: u32, ou
 /// (the running call then fails with `EMAIL_ERR_CANCELLED`; the session stays usable). It runs
 /// on the thread that called imapmail, while the session is busy: it must not call functions
 /// on the same session.
-pub type EmailProgressCallback = Option<extern "C" fn(done: u64, total: u64, user_data: *mut std::ffi::c_void) -> i32>;
+pub type EmailProgressCallback =
+    Option<extern "C" fn(done: u64, total: u64, user_data: *mut std::ffi::c_void) -> i32>;
 
 /// The host's pointer, carried to the callback untouched.
 struct UserData(*mut std::ffi::c_void);
@@ -326,13 +356,18 @@ impl UserData {
 ///
 /// Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
 #[no_mangle]
-pub extern "C" fn email_set_progress_callback(s: *mut EmailSession, callback: EmailProgressCallback, user_data: *mut std::ffi::c_void) -> i32 {
+pub extern "C" fn email_set_progress_callback(
+    s: *mut EmailSession,
+    callback: EmailProgressCallback,
+    user_data: *mut std::ffi::c_void,
+) -> i32 {
     status_call(|| {
         let data = UserData(user_data);
         with_session(s, move |session| {
             session.set_progress(callback.map(|cb| {
                 let data = data;
-                Box::new(move |done: u64, total: u64| cb(done, total, data.get()) != 0) as core::session::ProgressCallback
+                Box::new(move |done: u64, total: u64| cb(done, total, data.get()) != 0)
+                    as core::session::ProgressCallback
             }));
             Ok(EMAIL_OK)
         })
