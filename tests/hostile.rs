@@ -1945,6 +1945,28 @@ fn replay_session(data: &[u8]) {
     s.close();
 }
 
+/// Replays one input as the `guard` fuzz target does: whole and chunked, same verdict.
+fn replay_guard(data: &[u8]) {
+    use imapmail::core::guard::{Guard, Limits, NoSink};
+    let Some((&first, data)) = data.split_first() else {
+        return;
+    };
+    let chunk = (first as usize % 17) + 1;
+    let limits = Limits {
+        max_depth: 8,
+        max_line: 200,
+        max_literal: 300,
+        max_response: 1 << 20,
+    };
+    let mut whole = Guard::new(limits);
+    let a = whole.feed(data, &mut NoSink);
+    let mut parts = Guard::new(limits);
+    let b = data
+        .chunks(chunk)
+        .try_for_each(|c| parts.feed(c, &mut NoSink));
+    assert_eq!(a, b);
+}
+
 /// Every input saved in fuzz/regressions/ (crashes found by fuzzing) now runs cleanly, on a
 /// 1 MiB stack.
 #[test]
@@ -1962,6 +1984,8 @@ fn fuzz_regressions_replay() {
                     replay_session(&data);
                 } else if name.starts_with("message-") {
                     imapmail::ffi::session::testing::exercise_message_accessors(data);
+                } else if name.starts_with("guard-") {
+                    replay_guard(&data);
                 }
             });
         t.unwrap()

@@ -215,6 +215,10 @@ impl Guard {
     /// Follows response data up to the end of the line, the start of a literal, or the switch
     /// to status text. Returns the bytes used.
     fn data_run<S: Sink>(&mut self, data: &[u8], sink: &mut S) -> Result<usize, Error> {
+        // Look no further than one byte past the line limit, so that the first limit exceeded
+        // in the stream is the one reported, however the bytes were cut into reads.
+        let room = self.line_max.saturating_sub(self.line);
+        let data = &data[..(data.len() as u64).min(room.saturating_add(1)) as usize];
         let mut i = 0;
         while i < data.len() {
             if self.head == Head::Done && self.lit == Lit::None {
@@ -582,6 +586,17 @@ mod tests {
         search.extend_from_slice(&b" 1".repeat(500));
         search.extend_from_slice(b"\r\n");
         assert!(feed_all(&search).is_ok());
+    }
+
+    #[test]
+    fn first_limit_reached_is_reported_in_every_chunking() {
+        // Found by fuzzing: a long line, then deep nesting past the line limit.
+        let mut data = vec![b'A'; 150];
+        data.extend_from_slice(&[b'('; 120]);
+        assert!(matches!(feed_all(&data), Err(Error::Protocol(m)) if m.contains("line longer")));
+        let mut data = vec![b'A'; 10];
+        data.extend_from_slice(&[b'('; 120]);
+        assert!(matches!(feed_all(&data), Err(Error::Protocol(m)) if m.contains("nests")));
     }
 
     #[test]
