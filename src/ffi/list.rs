@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use crate::core;
-use crate::ffi::error::{set_last_error, EMAIL_ERR_HANDLE, EMAIL_OK};
 use crate::ffi::message::{self, EmailMessage};
 use crate::ffi::util::{boundary, Owner, Registry};
 
@@ -16,15 +15,7 @@ static LISTS: Registry<EmailList> = Registry::new();
 
 /// The live list behind a handle, recording the outcome as this thread's last error.
 fn live(list: *const EmailList) -> Option<Arc<EmailList>> {
-    let found = LISTS.get(list);
-    match &found {
-        Some(_) => set_last_error(EMAIL_OK, ""),
-        None => set_last_error(
-            EMAIL_ERR_HANDLE,
-            "invalid list handle (NULL, freed, or not from imapmail)",
-        ),
-    }
-    found
+    LISTS.get_recorded(list, "list")
 }
 
 /// Wraps messages in a new list handle; each message is registered as owned by the list.

@@ -126,19 +126,9 @@ impl EmailMessage {
 
 /// Runs an accessor on a live message: `fallback` (and `EMAIL_ERR_HANDLE`) for an invalid one.
 fn with_message<R>(m: *const EmailMessage, fallback: R, f: impl FnOnce(&EmailMessage) -> R) -> R {
-    match MESSAGES.get(m) {
-        Some(msg) => {
-            set_last_error(EMAIL_OK, "");
-            f(&msg)
-        }
-        None => {
-            set_last_error(
-                EMAIL_ERR_HANDLE,
-                "invalid message handle (NULL, freed, or not from imapmail)",
-            );
-            fallback
-        }
-    }
+    MESSAGES
+        .get_recorded(m, "message")
+        .map_or(fallback, |msg| f(&msg))
 }
 
 fn string_accessor(

@@ -14,7 +14,7 @@ use std::ffi::c_char;
 use std::sync::{Arc, Mutex};
 
 use crate::core::search::{imap_date, Criterion, DateKey, SearchQuery, TextField};
-use crate::ffi::error::{set_last_error, EMAIL_ERR_HANDLE, EMAIL_OK};
+use crate::ffi::error::{set_last_error, EMAIL_OK};
 use crate::ffi::util::{arg_str, boundary, lock, status_call, Failure, Owner, Registry};
 
 /// Search criteria (opaque). Made by `email_search_new`, freed by `email_search_free`. Not
@@ -329,19 +329,8 @@ pub extern "C" fn email_search_not(q: *mut EmailSearch, sub: *const EmailSearch)
 
 /// Runs an accessor on a live UID list: `fallback` (and `EMAIL_ERR_HANDLE`) for an invalid one.
 fn with_uids<R>(list: *const EmailUids, fallback: R, f: impl FnOnce(&EmailUids) -> R) -> R {
-    match UIDS.get(list) {
-        Some(l) => {
-            set_last_error(EMAIL_OK, "");
-            f(&l)
-        }
-        None => {
-            set_last_error(
-                EMAIL_ERR_HANDLE,
-                "invalid UID list handle (NULL, freed, or not from imapmail)",
-            );
-            fallback
-        }
-    }
+    UIDS.get_recorded(list, "UID list")
+        .map_or(fallback, |l| f(&l))
 }
 
 /// Number of UIDs in the list; 0 for NULL or an invalid list.

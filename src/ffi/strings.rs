@@ -5,7 +5,6 @@ use std::ffi::{c_char, CString};
 use std::sync::Arc;
 
 use crate::core::session::mailbox::{folder_flags as F, Folder};
-use crate::ffi::error::{set_last_error, EMAIL_ERR_HANDLE, EMAIL_OK};
 use crate::ffi::util::{boundary, to_cstring, Owner, Registry};
 
 /// Folder attribute: \Noselect (or \NonExistent): the name is only a level of the hierarchy
@@ -97,19 +96,9 @@ pub(crate) fn folders_into_handle(folders: Vec<Folder>) -> *mut EmailStrings {
 
 /// Runs an accessor on a live list: `fallback` (and `EMAIL_ERR_HANDLE`) for an invalid one.
 fn with_list<R>(list: *const EmailStrings, fallback: R, f: impl FnOnce(&EmailStrings) -> R) -> R {
-    match STRINGS.get(list) {
-        Some(l) => {
-            set_last_error(EMAIL_OK, "");
-            f(&l)
-        }
-        None => {
-            set_last_error(
-                EMAIL_ERR_HANDLE,
-                "invalid string list handle (NULL, freed, or not from imapmail)",
-            );
-            fallback
-        }
-    }
+    STRINGS
+        .get_recorded(list, "string list")
+        .map_or(fallback, |l| f(&l))
 }
 
 fn item_string(

@@ -209,6 +209,20 @@ impl<T> Registry<T> {
             .map(|e| Arc::clone(&e.value))
     }
 
+    /// The live value behind a handle, recorded as this thread's last error: `EMAIL_OK`, or
+    /// `EMAIL_ERR_HANDLE` naming `what` ("message", "list", ...) for a dead one.
+    pub fn get_recorded(&self, ptr: *const T, what: &str) -> Option<Arc<T>> {
+        let found = self.get(ptr);
+        match &found {
+            Some(_) => set_last_error(status::EMAIL_OK, ""),
+            None => set_last_error(
+                status::EMAIL_ERR_HANDLE,
+                &format!("invalid {what} handle (NULL, freed, or not from imapmail)"),
+            ),
+        }
+        found
+    }
+
     /// Unregisters a handle owned by the host. Returns None when it is unknown, or when it is
     /// owned by a container (then it stays registered).
     pub fn remove_owned(&self, ptr: *const T) -> Option<Arc<T>> {
