@@ -981,7 +981,7 @@ fn protocol_cases() -> Vec<Case> {
         "garbage answer to SELECT",
         Mode::Tls,
         Action::Start,
-        &[PROTO, DISC],
+        &[PROTO],
         inject(
             mails(1),
             on_select,
@@ -1635,11 +1635,15 @@ fn hostile_servers() {
 /// before stay valid, and closing is clean.
 #[test]
 fn after_a_limit_the_session_is_broken_and_closes_cleanly() {
+    // The server tells when the client hung up: that must happen on the failing call itself,
+    // not later (the rest of the refused answer must never be read as the next one).
+    let (hung_up_tx, hung_up) = mpsc::channel();
     let server = Server::start(
         true,
-        on_batch(mails(12), 2, |c, _, _, _| {
+        on_batch(mails(12), 2, move |c, _, _, _| {
             c.send("* 5 FETCH (UID 5 BODY[] {4294967295}\r\n");
             c.drain(3000);
+            let _ = hung_up_tx.send(());
         }),
     );
     let port = server.port;
@@ -1675,6 +1679,10 @@ fn after_a_limit_the_session_is_broken_and_closes_cleanly() {
                 rc = unsafe { email_read_next(s, &mut m) };
             }
             assert_eq!(rc, BIG, "{}", text(email_session_error_message(s)));
+            assert!(
+                hung_up.recv_timeout(Duration::from_millis(2000)).is_ok(),
+                "the connection is still open after the limit was reached"
+            );
             assert_eq!(got.len(), 4);
             assert!(m.is_null());
             // Every later call: DISCONNECTED, at once.

@@ -5,8 +5,8 @@
 //!
 //! The C API (user, password, the folder and other keys of the options string) is driven over
 //! TCP against a recording server; the folder, keyword and search arguments of the mailbox API
-//! are driven through the core over an in-memory server that records the bytes (their C exports
-//! do not exist yet).
+//! are driven both through the core over an in-memory server that records the bytes, and through
+//! their C exports over TCP (there without NUL, which a C string cannot hold).
 
 use std::ffi::CString;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -671,6 +671,296 @@ fn search_values_of_the_mailbox_api() {
             })?)
             .map(|_| ())
         },
+        |v| v.as_bytes().to_vec(),
+    );
+}
+
+// ----- the C exports of the mailbox API, over TCP -----
+
+/// The in-memory server behind a TCP port: a C session can be started against it.
+fn auto_server_on_tcp() -> (u16, AutoServer) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = AutoServer::new();
+    let mut auto = server.clone();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        s.set_read_timeout(Some(Duration::from_millis(20))).ok();
+        let mut buf = [0u8; 4096];
+        loop {
+            let mut out = Vec::new();
+            let _ = auto.read_to_end(&mut out);
+            if !out.is_empty() && s.write_all(&out).is_err() {
+                return;
+            }
+            match s.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    let _ = auto.write(&buf[..n]);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    (port, server)
+}
+
+/// Runs a C export with each hostile value (NUL aside) on a fresh session: it must return
+/// `EMAIL_ERR_ARGUMENT` with nothing sent, or send commands that decode, one of whose arguments
+/// is `expect(value)`. The values named in `accept` must be sent.
+fn check_c(
+    what: &str,
+    accept: &[&str],
+    op: impl Fn(*mut EmailSession, &CString) -> i32,
+    expect: impl Fn(&str) -> Vec<u8>,
+) {
+    for (name, v) in VALUES.iter().filter(|(_, v)| !v.contains('\0')) {
+        let (port, server) = auto_server_on_tcp();
+        let (h, u, p) = (
+            CString::new("127.0.0.1").unwrap(),
+            CString::new("joe").unwrap(),
+            CString::new("pw").unwrap(),
+        );
+        let o = CString::new("timeout_ms=3000").unwrap();
+        let s = unsafe {
+            email_start_session_ex(
+                h.as_ptr(),
+                port,
+                u.as_ptr(),
+                p.as_ptr(),
+                EMAIL_SECURITY_NONE,
+                o.as_ptr(),
+            )
+        };
+        assert!(!s.is_null(), "{what}: no session");
+        let before = server.written().len();
+        let value = CString::new(*v).unwrap();
+        let rc = op(s, &value);
+        let sent = server.written()[before..].to_vec();
+        if rc == EMAIL_ERR_ARGUMENT {
+            assert!(!accept.contains(name), "{what} {name}: rejected");
+            assert!(
+                sent.is_empty(),
+                "{what} {name}: rejected but sent {:?}",
+                String::from_utf8_lossy(&sent)
+            );
+        } else {
+            let cmds = decode_commands(&sent).unwrap_or_else(|e| {
+                panic!(
+                    "{what} {name}: malformed ({e}): {:?}",
+                    String::from_utf8_lossy(&sent)
+                )
+            });
+            let want = expect(v);
+            assert!(
+                cmds.iter()
+                    .any(|args| args.iter().skip(2).any(|a| *a == want)),
+                "{what} {name} (status {rc}): {:?} not sent as one string in {:?}",
+                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(&sent)
+            );
+            for args in &cmds {
+                let tag = String::from_utf8_lossy(&args[0]);
+                assert!(
+                    tag.starts_with('a') && tag[1..].chars().all(|c| c.is_ascii_digit()),
+                    "{what} {name}: command {args:?}"
+                );
+            }
+        }
+        assert_eq!(email_close_session(s), EMAIL_OK);
+    }
+}
+
+const SENT_AS_STRINGS: &[&str] = &[
+    "quote",
+    "backslash",
+    "literal",
+    "literal-crlf-like",
+    "8-bit",
+    "specials",
+];
+
+#[test]
+fn folder_names_of_the_c_mailbox_exports() {
+    use imapmail::ffi::session::mailbox::*;
+    let a = SENT_AS_STRINGS;
+    check_c(
+        "email_select_folder",
+        a,
+        |s, v| unsafe { email_select_folder(s, v.as_ptr(), 0) },
+        mutf7,
+    );
+    check_c(
+        "email_select_folder read-only",
+        a,
+        |s, v| unsafe { email_select_folder(s, v.as_ptr(), 1) },
+        mutf7,
+    );
+    check_c(
+        "email_create_folder",
+        a,
+        |s, v| unsafe { email_create_folder(s, v.as_ptr()) },
+        mutf7,
+    );
+    check_c(
+        "email_delete_folder",
+        a,
+        |s, v| unsafe { email_delete_folder(s, v.as_ptr()) },
+        mutf7,
+    );
+    let other = CString::new("Other").unwrap();
+    check_c(
+        "email_rename_folder from",
+        a,
+        |s, v| unsafe { email_rename_folder(s, v.as_ptr(), other.as_ptr()) },
+        mutf7,
+    );
+    check_c(
+        "email_rename_folder to",
+        a,
+        |s, v| unsafe { email_rename_folder(s, other.as_ptr(), v.as_ptr()) },
+        mutf7,
+    );
+    check_c(
+        "email_subscribe_folder",
+        a,
+        |s, v| unsafe { email_subscribe_folder(s, v.as_ptr()) },
+        mutf7,
+    );
+    check_c(
+        "email_unsubscribe_folder",
+        a,
+        |s, v| unsafe { email_unsubscribe_folder(s, v.as_ptr()) },
+        mutf7,
+    );
+    check_c(
+        "email_folder_status",
+        a,
+        |s, v| unsafe {
+            let (mut m, mut un, mut next, mut val) = (0, 0, 0, 0);
+            email_folder_status(s, v.as_ptr(), &mut m, &mut un, &mut next, &mut val)
+        },
+        mutf7,
+    );
+    check_c(
+        "email_copy_message",
+        a,
+        |s, v| unsafe { email_copy_message(s, 1, v.as_ptr(), std::ptr::null_mut()) },
+        mutf7,
+    );
+    check_c(
+        "email_move_message",
+        a,
+        |s, v| unsafe { email_move_message(s, 1, v.as_ptr(), std::ptr::null_mut()) },
+        mutf7,
+    );
+    let raw = b"Subject: x\r\n\r\nbody\r\n";
+    check_c(
+        "email_append",
+        a,
+        |s, v| unsafe {
+            email_append(
+                s,
+                v.as_ptr(),
+                raw.as_ptr(),
+                raw.len(),
+                0,
+                0,
+                std::ptr::null_mut(),
+            )
+        },
+        mutf7,
+    );
+}
+
+#[test]
+fn keywords_of_the_c_mailbox_exports() {
+    use imapmail::ffi::session::mailbox::*;
+    // Keywords are atoms: anything else is rejected, never quoted into the command.
+    check_c(
+        "email_add_keyword",
+        &[],
+        |s, v| unsafe { email_add_keyword(s, 1, v.as_ptr()) },
+        |v| v.as_bytes().to_vec(),
+    );
+    check_c(
+        "email_remove_keyword",
+        &[],
+        |s, v| unsafe { email_remove_keyword(s, 1, v.as_ptr()) },
+        |v| v.as_bytes().to_vec(),
+    );
+}
+
+#[test]
+fn search_values_of_the_c_search_exports() {
+    use imapmail::ffi::search::*;
+    use imapmail::ffi::session::mailbox::email_search;
+    type Add = unsafe extern "C" fn(*mut EmailSearch, *const std::ffi::c_char) -> i32;
+    let fields: [(&str, Add); 7] = [
+        ("email_search_from", email_search_from),
+        ("email_search_to", email_search_to),
+        ("email_search_cc", email_search_cc),
+        ("email_search_bcc", email_search_bcc),
+        ("email_search_subject", email_search_subject),
+        ("email_search_body", email_search_body),
+        ("email_search_text", email_search_text),
+    ];
+    // A criterion refused when it is added is refused before anything can be sent.
+    let search = |s: *mut EmailSession, add: &dyn Fn(*mut EmailSearch) -> i32| -> i32 {
+        let q = email_search_new();
+        let rc = add(q);
+        let rc = if rc != EMAIL_OK {
+            rc
+        } else {
+            let mut uids = std::ptr::null_mut();
+            let rc = unsafe { email_search(s, q, &mut uids) };
+            email_uids_free(uids);
+            rc
+        };
+        email_search_free(q);
+        rc
+    };
+    for (what, add) in fields {
+        check_c(
+            what,
+            SENT_AS_STRINGS,
+            |s, v| search(s, &|q| unsafe { add(q, v.as_ptr()) }),
+            |v| v.as_bytes().to_vec(),
+        );
+    }
+    let name = CString::new("X-Tag").unwrap();
+    check_c(
+        "email_search_header value",
+        SENT_AS_STRINGS,
+        |s, v| {
+            search(s, &|q| unsafe {
+                email_search_header(q, name.as_ptr(), v.as_ptr())
+            })
+        },
+        |v| v.as_bytes().to_vec(),
+    );
+    let x = CString::new("x").unwrap();
+    check_c(
+        "email_search_header name",
+        &[],
+        |s, v| {
+            search(s, &|q| unsafe {
+                email_search_header(q, v.as_ptr(), x.as_ptr())
+            })
+        },
+        |v| v.as_bytes().to_vec(),
+    );
+    check_c(
+        "email_search_keyword",
+        &[],
+        |s, v| search(s, &|q| unsafe { email_search_keyword(q, v.as_ptr(), 1) }),
         |v| v.as_bytes().to_vec(),
     );
 }

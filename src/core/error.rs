@@ -64,7 +64,13 @@ impl Error {
     pub fn breaks_connection(&self) -> bool {
         matches!(
             self,
-            Error::Timeout(_) | Error::Disconnected(_) | Error::Protocol(_) | Error::Io(_)
+            Error::Timeout(_)
+                | Error::Disconnected(_)
+                | Error::Protocol(_)
+                | Error::Io(_)
+                // Only the stream guard reports TooLarge: the answer was cut short, so the
+                // rest of it would be read as the next answer.
+                | Error::TooLarge(_)
         )
     }
 

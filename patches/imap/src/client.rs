@@ -1631,7 +1631,14 @@ impl<T: Read + Write> Connection<T> {
                         bare_code = true;
                         None
                     }
-                    _ => Some(Err((Status::Bye, None, None))),
+                    // Anything else is not IMAP: say so (it used to be reported as a BYE
+                    // with no explanation, which reads like the server ending the session).
+                    _ => {
+                        let end = data.len().min(line_start + INVALID_EXCERPT);
+                        break Err(Error::Parse(ParseError::Invalid(
+                            data[line_start..end].to_vec(),
+                        )));
+                    }
                 }
             };
             if let Some(start) = reparse {
@@ -1744,6 +1751,9 @@ impl<T: Read + Write> Connection<T> {
         Ok(())
     }
 }
+
+/// Bytes of an unparseable response kept in [`ParseError::Invalid`].
+const INVALID_EXCERPT: usize = 1024;
 
 /// Largest step by which [`Connection::read_literal`] grows its buffer ahead of the data.
 const LITERAL_CHUNK: usize = 64 * 1024 * 1024;
@@ -1895,6 +1905,30 @@ mod tests {
         let (data, done) = client.read_response().unwrap();
         assert!(data.starts_with(b"* OK [COPYUID 55 31 6]\r\n"));
         assert_eq!(&data[done..], b"a0 OK Move completed\r\n");
+    }
+
+    #[test]
+    fn an_unparseable_line_is_a_parse_error_not_a_bye() {
+        let response = "\x01\x02garbage (((\r\na0 OK done\r\n";
+        let mock_stream = MockStream::new(response.as_bytes().to_vec());
+        let mut client = Client::new(mock_stream);
+        match client.read_response() {
+            Err(Error::Parse(ParseError::Invalid(line))) => {
+                assert_eq!(line, b"\x01\x02garbage (((\r\n")
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unparseable_line_is_reported_in_part() {
+        let mut response = vec![b'\x01'; 100_000];
+        response.extend_from_slice(b"\r\na0 OK done\r\n");
+        let mut client = Client::new(MockStream::new(response));
+        match client.read_response() {
+            Err(Error::Parse(ParseError::Invalid(line))) => assert_eq!(line.len(), INVALID_EXCERPT),
+            other => panic!("expected a parse error, got {other:?}"),
+        }
     }
 
     #[test]
