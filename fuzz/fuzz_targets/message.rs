@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         &h.date,
         h.timestamp,
         &h.message_id,
-        h.fields.len(),
+        m.header_fields().len(),
     );
     for kind in [
         RecipientKind::To,

@@ -71,8 +71,6 @@ pub struct HeaderInfo {
     pub date: String,
     pub timestamp: i64,
     pub message_id: String,
-    /// Every header as (name, RFC 2047-decoded value), in order.
-    pub fields: Vec<(String, String)>,
 }
 
 /// Decoded body.
@@ -97,6 +95,9 @@ pub struct Message {
     folder: String,
     raw: Vec<u8>,
     header: OnceLock<HeaderInfo>,
+    /// Every header field decoded, apart from `header`: most hosts never ask for other fields,
+    /// and decoding every Received and DKIM line would cost them as much as the rest.
+    fields: OnceLock<Vec<(String, String)>>,
     body: OnceLock<BodyInfo>,
 }
 
@@ -120,6 +121,7 @@ impl Message {
             folder: String::new(),
             raw,
             header: OnceLock::new(),
+            fields: OnceLock::new(),
             body: OnceLock::new(),
         }
     }
@@ -179,10 +181,21 @@ impl Message {
         })
     }
 
+    /// Every header field as (name, RFC 2047-decoded value), in order (computed on first use).
+    pub fn header_fields(&self) -> &[(String, String)] {
+        self.fields.get_or_init(|| {
+            with_parsed_headers(&self.raw, |headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.get_key(), h.get_value()))
+                    .collect()
+            })
+        })
+    }
+
     /// The first header of that name (case-insensitive), RFC 2047-decoded.
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.header()
-            .fields
+        self.header_fields()
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
@@ -200,26 +213,25 @@ impl Message {
 }
 
 fn decode_header(raw: &[u8]) -> HeaderInfo {
+    with_parsed_headers(raw, header_info)
+}
+
+/// Runs `f` over the header fields of `raw` (none when even a cleaned copy will not parse).
+fn with_parsed_headers<T>(raw: &[u8], f: impl Fn(&[MailHeader<'_>]) -> T) -> T {
     if let Ok((headers, _)) = mailparse::parse_headers(raw) {
-        return header_info(&headers);
+        return f(&headers);
     }
     // A header block mailparse refuses (starting with a continuation line, a lone CR): decode
     // a cleaned copy rather than lose every field.
     let clean = sanitize_header_block(raw);
     match mailparse::parse_headers(&clean) {
-        Ok((headers, _)) => header_info(&headers),
-        Err(_) => HeaderInfo::default(),
+        Ok((headers, _)) => f(&headers),
+        Err(_) => f(&[]),
     }
 }
 
 fn header_info(headers: &[MailHeader<'_>]) -> HeaderInfo {
-    let mut info = HeaderInfo {
-        fields: headers
-            .iter()
-            .map(|h| (h.get_key(), h.get_value()))
-            .collect(),
-        ..HeaderInfo::default()
-    };
+    let mut info = HeaderInfo::default();
     info.subject = one_line(&headers.get_first_value("Subject").unwrap_or_default());
     info.from = addresses(headers, "From")
         .into_iter()
