@@ -815,7 +815,11 @@ EmailSession *email_start_session(const char *server, uint16_t port, const char 
  * - `timeout_ms`: bound of connecting and of every network read or write (default 60000);
  * - `ca_file`: a PEM file whose certificates are trusted in addition to the system roots;
  * - `folder`: the folder selected after login, UTF-8 (default INBOX);
- * - `max_message_bytes`: the largest message accepted from the server (default 268435456).
+ * - `max_message_bytes`: the largest message accepted from the server (default 268435456);
+ * - `trace_file`: a file the protocol trace is appended to, credentials replaced by a marker;
+ * - `pipelining`: `1` (default) asks for the next batch of a read before the current one has
+ *   arrived, so that a read costs no round trip per batch; `0` sends one command at a time,
+ *   for a server that answers pipelined commands badly.
  *
  * Blanks around keys and values are ignored; write `\;`, `\=` and `\\` for those characters
  * inside a value. An unknown key or a bad value fails with `EMAIL_ERR_ARGUMENT` and a message

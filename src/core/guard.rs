@@ -51,7 +51,10 @@ impl Limits {
             max_depth: MAX_DEPTH,
             max_line: MAX_LINE,
             max_literal: max_message_bytes,
-            max_response: max_message_bytes.saturating_mul(2).max(64 * 1024 * 1024),
+            // Three: with pipelining, what is read between two writes is the rest of one
+            // batch and, from a server that interleaves answers, part of the next; each may
+            // be a single message of max_message_bytes.
+            max_response: max_message_bytes.saturating_mul(3).max(64 * 1024 * 1024),
         }
     }
 }
@@ -171,7 +174,7 @@ impl Guard {
         self.response += data.len() as u64;
         if self.response > self.limits.max_response {
             return Err(Error::TooLarge(format!(
-                "the server sent more than {} bytes in answer to one command (limit: twice max_message_bytes, at least 64 MiB)",
+                "the server sent more than {} bytes in answer to one command (limit: three times max_message_bytes, at least 64 MiB)",
                 self.limits.max_response
             )));
         }
@@ -725,7 +728,7 @@ mod tests {
         let l = Limits::for_max_message(256 << 20);
         assert_eq!(
             (l.max_depth, l.max_line, l.max_literal, l.max_response),
-            (64, 1 << 20, 256 << 20, 512 << 20)
+            (64, 1 << 20, 256 << 20, 768 << 20)
         );
         assert_eq!(Limits::for_max_message(1024).max_response, 64 << 20);
     }

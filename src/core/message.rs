@@ -231,8 +231,10 @@ fn with_parsed_headers<T>(raw: &[u8], f: impl Fn(&[MailHeader<'_>]) -> T) -> T {
 }
 
 fn header_info(headers: &[MailHeader<'_>]) -> HeaderInfo {
-    let mut info = HeaderInfo::default();
-    info.subject = one_line(&headers.get_first_value("Subject").unwrap_or_default());
+    let mut info = HeaderInfo {
+        subject: one_line(&headers.get_first_value("Subject").unwrap_or_default()),
+        ..HeaderInfo::default()
+    };
     info.from = addresses(headers, "From")
         .into_iter()
         .next()

@@ -51,6 +51,9 @@ pub struct SessionOptions {
     pub max_message_bytes: u64,
     /// File receiving the protocol trace (appended to), credentials redacted.
     pub trace_file: Option<PathBuf>,
+    /// Ask for the next batch of a read before the current one has arrived (RFC 3501 5.5
+    /// pipelining). On by default; off for a server that answers pipelined commands badly.
+    pub pipelining: bool,
 }
 
 impl SessionOptions {
@@ -72,6 +75,7 @@ impl SessionOptions {
             folder: "INBOX".to_string(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             trace_file: None,
+            pipelining: true,
         }
     }
 
@@ -113,6 +117,17 @@ impl SessionOptions {
                 }
                 self.trace_file = Some(PathBuf::from(value));
             }
+            "pipelining" => {
+                self.pipelining = match value {
+                    "1" => true,
+                    "0" => false,
+                    _ => {
+                        return Err(Error::Argument(format!(
+                            "option pipelining: {value:?} is not 0 or 1"
+                        )))
+                    }
+                };
+            }
             // Test builds only: a forced panic inside the export, to prove the panic boundary.
             #[cfg(feature = "test-hooks")]
             "debug_panic" => {
@@ -122,7 +137,7 @@ impl SessionOptions {
             }
             _ => {
                 return Err(Error::Argument(format!(
-                    "unknown option {key:?} (known: timeout_ms, ca_file, folder, max_message_bytes, trace_file)"
+                    "unknown option {key:?} (known: timeout_ms, ca_file, folder, max_message_bytes, trace_file, pipelining)"
                 )))
             }
         }
@@ -210,6 +225,16 @@ mod tests {
         assert_eq!(o.timeout, Duration::from_millis(60_000));
         assert_eq!(SessionOptions::new("h", 0, Security::StartTls).port, 143);
         assert_eq!(SessionOptions::new("h", 1143, Security::None).port, 1143);
+        assert!(o.pipelining);
+    }
+
+    #[test]
+    fn pipelining_is_0_or_1() {
+        let mut o = opts();
+        o.apply("pipelining=0").unwrap();
+        assert!(!o.pipelining);
+        o.apply("pipelining = 1").unwrap();
+        assert!(o.pipelining);
     }
 
     #[test]
@@ -237,6 +262,8 @@ mod tests {
             ("folder=", "folder"),
             ("max_message_bytes=1", "max_message_bytes"),
             ("trace_file=", "trace_file"),
+            ("pipelining=yes", "pipelining"),
+            ("pipelining=", "pipelining"),
         ];
         for (input, needle) in cases {
             let err = opts().apply(input).unwrap_err();

@@ -92,6 +92,11 @@ impl ReadIter {
         !self.pending.is_empty() && self.error.is_none() && self.ready.len() <= MAX_BATCH
     }
 
+    /// True when the failure of a batch fetched ahead waits to be reported.
+    pub fn has_error(&self) -> bool {
+        self.error.is_some()
+    }
+
     /// True when handed-out UIDs wait to be marked \Seen.
     pub fn has_marks(&self) -> bool {
         !self.to_mark.is_empty()

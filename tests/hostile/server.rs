@@ -113,6 +113,14 @@ impl Conn {
         }
     }
 
+    /// How long a read waits for the client before giving up (None: for ever).
+    #[allow(unused)]
+    pub fn set_read_timeout(&self, ms: Option<u64>) {
+        if let Some(t) = self.tcp() {
+            let _ = t.set_read_timeout(ms.map(Duration::from_millis));
+        }
+    }
+
     pub fn is_tls(&self) -> bool {
         matches!(self.stream, Stream::Tls(_))
     }

@@ -146,6 +146,25 @@ pub struct Session<T: Read + Write> {
     pub(crate) unsolicited_responses: VecDeque<UnsolicitedResponse>,
 }
 
+/// A `UID FETCH` sent by [`Session::uid_fetch_send`] whose answer has not been read yet.
+///
+/// Pass it to [`Session::fetch_receive`]. Answers must be read in the order the commands were
+/// sent, and before the session runs any other command (whose reading would otherwise stop at
+/// the earlier command's completion and fail with [`Error::TagMismatch`]).
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "the answer of a sent command must be read before any other command runs"]
+pub struct PendingFetch {
+    /// The tag of the command; None when nothing was sent (an empty set).
+    tag: Option<u32>,
+}
+
+impl PendingFetch {
+    /// The tag number of the command sent (`a<n>` on the wire), if one was sent.
+    pub fn tag(&self) -> Option<u32> {
+        self.tag
+    }
+}
+
 /// An (unauthenticated) handle to talk to an IMAP server. This is what you get when first
 /// connecting. A successful call to [`Client::login`] or [`Client::authenticate`] will return a
 /// [`Session`] instance that provides the usual IMAP methods.
@@ -163,6 +182,8 @@ pub struct Client<T: Read + Write> {
 pub struct Connection<T: Read + Write> {
     pub(crate) stream: BufStream<T>,
     tag: u32,
+    /// Pipelined commands whose completion arrived while an earlier one's answer was read.
+    completed_early: Vec<(u32, Result<()>)>,
 
     /// Enable debug mode for this connection so that all client-server interactions are printed to
     /// `STDERR`.
@@ -347,6 +368,7 @@ impl<T: Read + Write> Client<T> {
             conn: Connection {
                 stream: BufStream::new(stream),
                 tag: INITIAL_TAG,
+                completed_early: Vec::new(),
                 debug: false,
                 greeting_read: false,
             },
@@ -677,6 +699,46 @@ impl<T: Read + Write> Session<T> {
             ))
             .and_then(|lines| Fetches::parse(lines, &mut self.unsolicited_responses))
         }
+    }
+
+    /// Sends a [`Session::uid_fetch`] command without reading its answer, so that the server
+    /// can work on it while the answer of an earlier command is still being read (pipelining,
+    /// [RFC 3501 section 5.5](https://tools.ietf.org/html/rfc3501#section-5.5)): a client
+    /// that asks for the next batch before it has read the current one never leaves the
+    /// connection idle for a round trip. Read the answer with [`Session::fetch_receive`].
+    ///
+    /// Only commands that cannot affect each other may be pipelined: fetches of different
+    /// messages, or fetches that do not change flags (`BODY.PEEK`), for instance.
+    pub fn uid_fetch_send(
+        &mut self,
+        uid_set: impl AsRef<str>,
+        query: impl AsRef<str>,
+    ) -> Result<PendingFetch> {
+        if uid_set.as_ref().is_empty() {
+            return Ok(PendingFetch { tag: None });
+        }
+        let synopsis = "UID FETCH";
+        let command = format!(
+            "UID FETCH {} {}",
+            validate_sequence_set(synopsis, "seq", uid_set.as_ref())?,
+            validate_str_noquote(synopsis, "query", query.as_ref())?
+        );
+        self.conn.run_command(&command)?;
+        Ok(PendingFetch {
+            tag: Some(self.conn.tag),
+        })
+    }
+
+    /// Reads the answer of a command sent with [`Session::uid_fetch_send`]. Commands sent
+    /// after it may still be waiting for their own answers.
+    pub fn fetch_receive(&mut self, pending: PendingFetch) -> Result<Fetches> {
+        let Some(tag) = pending.tag else {
+            return Fetches::parse(vec![], &mut self.unsolicited_responses);
+        };
+        let mut data = Vec::new();
+        let ok = self.conn.read_response_to_onto(tag, &mut data)?;
+        data.truncate(ok);
+        Fetches::parse(data, &mut self.unsolicited_responses)
     }
 
     /// Noop always succeeds, and it does nothing.
@@ -1548,6 +1610,13 @@ impl<T: Read + Write> Connection<T> {
     ///
     /// The `Done` is included in `data`, and the index of the `Done` is returned.
     pub(crate) fn read_response_onto(&mut self, data: &mut Vec<u8>) -> Result<usize> {
+        self.read_response_to_onto(self.tag, data)
+    }
+
+    /// As [`Connection::read_response_onto`], for the command tagged `tag`, which need not
+    /// be the last one sent (see [`Session::uid_fetch_send`]).
+    pub(crate) fn read_response_to_onto(&mut self, tag: u32, data: &mut Vec<u8>) -> Result<usize> {
+        let expect = tag;
         let mut continue_from = None;
         let mut try_first = !data.is_empty();
         // Length of a literal that the data read so far ends by announcing (`{N}\r\n`) and
@@ -1557,7 +1626,13 @@ impl<T: Read + Write> Connection<T> {
         // Start of a line to parse again after its 8-bit text was replaced (see below).
         let mut reparse = None;
         let mut bare_code = false;
-        let match_tag = format!("{}{}", TAG_PREFIX, self.tag);
+        let mut early_done = None;
+        let match_tag = format!("{}{}", TAG_PREFIX, expect);
+        if let Some(i) = self.completed_early.iter().position(|(t, _)| *t == expect) {
+            // Completed while an earlier command's answer was read: its data came with that.
+            let (_, outcome) = self.completed_early.swap_remove(i);
+            return outcome.map(|()| data.len());
+        }
         loop {
             let line_start = if let Some(start) = reparse.take() {
                 start
@@ -1590,14 +1665,40 @@ impl<T: Read + Write> Connection<T> {
                     )) => {
                         // check if tag matches
                         if tag.as_bytes() != match_tag.as_bytes() {
-                            let expect = self.tag;
                             let actual = tag
                                 .0
                                 .trim_start_matches(TAG_PREFIX)
                                 .parse::<u32>()
                                 .map_err(|_| tag.as_bytes().to_vec());
-                            break Err(Error::TagMismatch(TagMismatch { expect, actual }));
-                        }
+                            // The completion of a command sent after this one (pipelining):
+                            // servers may run pipelined commands concurrently (RFC 3501 5.5;
+                            // Dovecot does with FETCH), so it can come first. Keep its status
+                            // for `fetch_receive` and read on.
+                            match actual {
+                                Ok(later) if later > expect && later <= self.tag => {
+                                    let outcome = match status {
+                                        Status::Ok => Ok(()),
+                                        Status::No => Err(Error::No(No {
+                                            code: code.map(|v| v.into_owned()),
+                                            information: information
+                                                .map(|v| v.into_owned())
+                                                .unwrap_or_else(|| "no explanation given".into()),
+                                        })),
+                                        _ => Err(Error::Bad(Bad {
+                                            code: code.map(|v| v.into_owned()),
+                                            information: information
+                                                .map(|v| v.into_owned())
+                                                .unwrap_or_else(|| "no explanation given".into()),
+                                        })),
+                                    };
+                                    early_done = Some((later, outcome));
+                                    None
+                                }
+                                actual => {
+                                    break Err(Error::TagMismatch(TagMismatch { expect, actual }))
+                                }
+                            }
+                        } else {
 
                         Some(match status {
                             Status::Bad | Status::No | Status::Bye => Err((
@@ -1608,6 +1709,7 @@ impl<T: Read + Write> Connection<T> {
                             Status::Ok => Ok(()),
                             status => Err((status, None, code.map(|v| v.into_owned()))),
                         })
+                        }
                     }
                     Ok((..)) => None,
                     Err(nom::Err::Incomplete(needed)) => {
@@ -1641,6 +1743,12 @@ impl<T: Read + Write> Connection<T> {
                     }
                 }
             };
+            if let Some(done) = early_done.take() {
+                // Not part of this command's answer.
+                data.truncate(line_start);
+                self.completed_early.push(done);
+                continue;
+            }
             if let Some(start) = reparse {
                 if std::mem::take(&mut bare_code) {
                     data.splice(start..start, b"* OK ".iter().copied());
@@ -3484,6 +3592,124 @@ a1 OK completed\r
             session.stream.get_ref().written_buf == line.as_bytes().to_vec(),
             "Invalid command"
         );
+    }
+
+    #[test]
+    fn pipelined_uid_fetches_are_sent_before_their_answers_are_read() {
+        let response = "* 1 FETCH (UID 7 BODY[] {3}\r\nabc)\r\n\
+                        * 2 FETCH (UID 8 BODY[] {2}\r\nde)\r\n\
+                        a1 OK FETCH completed\r\n\
+                        * 3 FETCH (UID 9 BODY[] {1}\r\nf)\r\n\
+                        a2 OK FETCH completed\r\n";
+        let mut session = mock_session!(MockStream::new(response.as_bytes().to_vec()));
+        let first = session.uid_fetch_send("7:8", "BODY.PEEK[]").unwrap();
+        let second = session.uid_fetch_send("9", "BODY.PEEK[]").unwrap();
+        assert_eq!((first.tag(), second.tag()), (Some(1), Some(2)));
+        assert_eq!(
+            session.stream.get_ref().written_buf,
+            b"a1 UID FETCH 7:8 BODY.PEEK[]\r\na2 UID FETCH 9 BODY.PEEK[]\r\n".to_vec()
+        );
+        let got = session.fetch_receive(first).unwrap();
+        let bodies: Vec<_> = got.iter().map(|f| (f.uid, f.body().map(<[u8]>::to_vec))).collect();
+        assert_eq!(
+            bodies,
+            vec![(Some(7), Some(b"abc".to_vec())), (Some(8), Some(b"de".to_vec()))]
+        );
+        let got = session.fetch_receive(second).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got.get(0).and_then(|f| f.body()), Some(&b"f"[..]));
+        // The session goes on with the next tag.
+        assert_eq!(session.tag, 2);
+    }
+
+    #[test]
+    fn pipelined_answers_read_out_of_order_are_a_tag_mismatch() {
+        let response = "* 1 FETCH (UID 7 FLAGS ())\r\na1 OK done\r\na2 OK done\r\n";
+        let mut session = mock_session!(MockStream::new(response.as_bytes().to_vec()));
+        let first = session.uid_fetch_send("7", "FLAGS").unwrap();
+        let second = session.uid_fetch_send("8", "FLAGS").unwrap();
+        match session.fetch_receive(second) {
+            Err(Error::TagMismatch(TagMismatch { expect: 2, actual: Ok(1) })) => {}
+            Err(other) => panic!("expected a tag mismatch, got {other:?}"),
+            Ok(_) => panic!("expected a tag mismatch, got an answer"),
+        }
+        drop(first);
+    }
+
+    #[test]
+    fn pipelined_answers_may_interleave_and_complete_out_of_order() {
+        // Dovecot runs pipelined FETCHes concurrently: the second command's data (and here
+        // its completion) arrives before the first one's completion.
+        let response = "* 1 FETCH (UID 7 BODY[] {3}\r\nabc)\r\n\
+                        * 2 FETCH (UID 8 BODY[] {2}\r\nde)\r\n\
+                        a2 OK second done\r\n\
+                        a1 OK first done\r\n\
+                        * 3 FETCH (UID 9 FLAGS ())\r\n\
+                        a3 NO [SERVERBUG] third\r\n\
+                        a4 OK fourth\r\n";
+        let mut session = mock_session!(MockStream::new(response.as_bytes().to_vec()));
+        let first = session.uid_fetch_send("7", "BODY.PEEK[]").unwrap();
+        let second = session.uid_fetch_send("8", "BODY.PEEK[]").unwrap();
+        let got = session.fetch_receive(first).unwrap();
+        let uids: Vec<_> = got.iter().map(|f| f.uid).collect();
+        assert_eq!(uids, vec![Some(7), Some(8)]);
+        let got = session.fetch_receive(second).unwrap();
+        assert_eq!(got.len(), 0);
+        // A later command's failure is its own, reported when its answer is read.
+        let third = session.uid_fetch_send("9", "FLAGS").unwrap();
+        let fourth = session.uid_fetch_send("10", "FLAGS").unwrap();
+        assert!(matches!(session.fetch_receive(third), Err(Error::No(_))));
+        assert_eq!(session.fetch_receive(fourth).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_later_command_failing_first_is_reported_with_that_command() {
+        let response = "a2 NO [SERVERBUG] second failed\r\n* 1 FETCH (UID 7 FLAGS ())\r\na1 OK first\r\n";
+        let mut session = mock_session!(MockStream::new(response.as_bytes().to_vec()));
+        let first = session.uid_fetch_send("7", "FLAGS").unwrap();
+        let second = session.uid_fetch_send("8", "FLAGS").unwrap();
+        assert_eq!(session.fetch_receive(first).unwrap().len(), 1);
+        assert!(matches!(session.fetch_receive(second), Err(Error::No(_))));
+    }
+
+    #[test]
+    fn a_completion_for_a_tag_never_sent_is_still_a_mismatch() {
+        let response = "a5 OK what\r\na1 OK first\r\n";
+        let mut session = mock_session!(MockStream::new(response.as_bytes().to_vec()));
+        let first = session.uid_fetch_send("7", "FLAGS").unwrap();
+        assert!(matches!(
+            session.fetch_receive(first),
+            Err(Error::TagMismatch(TagMismatch { expect: 1, actual: Ok(5) }))
+        ));
+    }
+
+    #[test]
+    fn pipelined_fetch_of_an_empty_set_sends_nothing() {
+        let mut session = mock_session!(MockStream::new(Vec::new()));
+        let pending = session.uid_fetch_send("", "BODY[]").unwrap();
+        assert_eq!(pending.tag(), None);
+        assert!(session.stream.get_ref().written_buf.is_empty());
+        assert_eq!(session.fetch_receive(pending).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn pipelined_fetch_validates_its_arguments() {
+        assert_validation_error_session(
+            |mut session| session.uid_fetch_send("1\r\na9 DELETE INBOX", "BODY[]"),
+            "UID FETCH",
+            "seq",
+            '\r',
+        );
+    }
+
+    #[test]
+    fn pipelined_fetch_answered_no_is_an_error_for_that_command() {
+        let response = "a1 NO [EXPUNGEISSUED] gone\r\n* 1 FETCH (UID 9 FLAGS ())\r\na2 OK done\r\n";
+        let mut session = mock_session!(MockStream::new(response.as_bytes().to_vec()));
+        let first = session.uid_fetch_send("8", "FLAGS").unwrap();
+        let second = session.uid_fetch_send("9", "FLAGS").unwrap();
+        assert!(matches!(session.fetch_receive(first), Err(Error::No(_))));
+        assert_eq!(session.fetch_receive(second).unwrap().len(), 1);
     }
 
     #[test]

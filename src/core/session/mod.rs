@@ -55,8 +55,29 @@ const PREFETCH_STACK: usize = 16 * 1024 * 1024;
 
 /// A batch being fetched on a library thread, which owns the connection meanwhile.
 struct Prefetch {
+    worker: std::thread::JoinHandle<(Imap, Fetched)>,
+}
+
+/// A batch whose UID FETCH was sent but whose answer is still to be read: the server sends it
+/// while the answer before it is being read (pipelining), so a batch never costs a round trip.
+struct InFlight {
     batch: Vec<Listed>,
-    worker: std::thread::JoinHandle<(Imap, Result<Vec<Message>>)>,
+    opts: ReadOptions,
+    pending: imap::PendingFetch,
+    /// Its messages that came with the answer before it: a server may run pipelined
+    /// commands concurrently and interleave their answers (Dovecot does).
+    early: Vec<Message>,
+}
+
+/// What a prefetch thread hands back with the connection.
+struct Fetched {
+    /// The batch it read, and its messages (or the failure).
+    batch: Vec<Listed>,
+    result: Result<Vec<Message>>,
+    /// The batch after it, asked for before this one was read.
+    in_flight: Option<InFlight>,
+    /// A failure after the batch was read (asking for the next one): reported after it.
+    later: Option<Error>,
 }
 
 /// A logged-in session with one folder selected.
@@ -64,6 +85,8 @@ pub struct Session {
     /// The connection; None only while a prefetch thread owns it.
     imap: Option<Imap>,
     prefetch: Option<Prefetch>,
+    /// A batch asked for, not read yet (only while the session holds the connection).
+    in_flight: Option<InFlight>,
     /// A second handle on the TCP socket, to cut the connection without going through TLS.
     socket: Socket,
     /// Where the protocol trace goes (shared with the transport).
@@ -154,6 +177,7 @@ impl Session {
         let mut session = Session {
             imap: Some(imap),
             prefetch: None,
+            in_flight: None,
             socket,
             trace: tracer,
             capabilities: HashSet::new(),
@@ -268,7 +292,16 @@ impl Session {
                 return Err(e);
             }
             if self.prefetch.is_some() {
-                self.settle();
+                self.join_prefetch();
+                continue;
+            }
+            if self.in_flight.is_some() {
+                // Read the batch asked for on a library thread (asking for the next one first);
+                // without a thread, here.
+                self.start_prefetch();
+                if self.prefetch.is_none() {
+                    self.settle();
+                }
                 continue;
             }
             if iter.is_done() {
@@ -276,6 +309,14 @@ impl Session {
                 self.iter = None;
                 return result.map(|_| None);
             }
+            self.start_prefetch();
+            if self.prefetch.is_some() || self.iter.as_ref().is_some_and(ReadIter::has_error) {
+                continue;
+            }
+            // No thread was started (the session is broken): the synchronous path says why.
+            let Some(iter) = self.iter.as_mut() else {
+                return Ok(None);
+            };
             let batch = iter.take_batch();
             let opts = iter.opts;
             match self.fetch_batch(&batch, opts) {
@@ -377,8 +418,11 @@ impl Session {
         }
     }
 
-    /// Starts fetching the next batch on a library thread when the iteration has more to fetch
-    /// and nothing is in flight. Memory stays bounded: one batch ready, one in flight.
+    /// Starts reading the next batch on a library thread: the batch already asked for, or else
+    /// the next one of the iteration. Unless pipelining is off, the thread asks for the batch
+    /// after it before reading it, so the server never waits for us between batches. Memory
+    /// stays bounded: one batch ready, one being read, one asked for (held by the server and
+    /// the socket buffers until it is read).
     fn start_prefetch(&mut self) {
         if self.prefetch.is_some() || self.broken.is_some() {
             return;
@@ -386,27 +430,32 @@ impl Session {
         let Some(iter) = self.iter.as_mut() else {
             return;
         };
-        if !iter.wants_prefetch() {
+        if self.in_flight.is_none() && !iter.wants_prefetch() {
             return;
         }
         let Some(mut imap) = self.imap.take() else {
             return;
         };
-        let batch = iter.take_batch();
-        let opts = iter.opts;
+        let current = match self.in_flight.take() {
+            Some(flight) => Ahead::Asked(flight),
+            None => Ahead::ToAsk(iter.take_batch(), iter.opts),
+        };
+        let next = if self.opts.pipelining && iter.wants_prefetch() {
+            Some((iter.take_batch(), iter.opts))
+        } else {
+            None
+        };
         let marks = iter.take_marks();
-        let set = reader::uid_set(batch.iter().map(|l| l.uid));
         let spawned = std::thread::Builder::new()
             .name("imapmail-prefetch".into())
             .stack_size(PREFETCH_STACK)
             .spawn(move || {
                 guard::mark_parser_stack();
-                let result = mark_seen(&mut imap, &marks)
-                    .and_then(|_| fetch_messages(&mut imap, &set, opts));
-                (imap, result)
+                let fetched = fetch_ahead(&mut imap, current, next, &marks);
+                (imap, fetched)
             });
         match spawned {
-            Ok(worker) => self.prefetch = Some(Prefetch { batch, worker }),
+            Ok(worker) => self.prefetch = Some(Prefetch { worker }),
             Err(_) => {
                 // No thread to be had: the closure, and the connection it owned, is gone.
                 self.broken = Some("could not start a prefetch thread".into());
@@ -417,21 +466,30 @@ impl Session {
         }
     }
 
-    /// Waits for the fetch running ahead (if any), takes the connection back and stores the
-    /// batch (or its error) in the iteration.
-    fn settle(&mut self) {
+    /// Waits for the thread reading ahead (if any), takes the connection back and stores the
+    /// batch (or its error) in the iteration. A batch it asked for stays in flight.
+    fn join_prefetch(&mut self) {
         let Some(prefetch) = self.prefetch.take() else {
             return;
         };
         match prefetch.worker.join() {
-            Ok((imap, result)) => {
+            Ok((imap, fetched)) => {
                 self.imap = Some(imap);
-                let result = result.map_err(|e| e.context("UID FETCH"));
+                self.in_flight = fetched.in_flight;
+                let result = fetched.result.map_err(|e| e.context("UID FETCH"));
                 self.after_exchange(result.as_ref().err());
+                if let Some(e) = &fetched.later {
+                    self.after_exchange(Some(e));
+                }
                 if let Some(iter) = self.iter.as_mut() {
                     match result {
-                        Ok(fetched) => iter.store_batch(&prefetch.batch, fetched),
+                        Ok(messages) => iter.store_batch(&fetched.batch, messages),
                         Err(e) => iter.set_error(e),
+                    }
+                    if let Some(e) = fetched.later {
+                        if !iter.has_error() {
+                            iter.set_error(e);
+                        }
                     }
                 }
             }
@@ -441,6 +499,35 @@ impl Session {
                 if let Some(iter) = self.iter.as_mut() {
                     iter.set_error(e);
                 }
+            }
+        }
+    }
+
+    /// Brings the connection back to rest before any other command: waits for the thread
+    /// reading ahead, then reads the answer of a batch still in flight into the iteration (or
+    /// drops it when the iteration is gone).
+    fn settle(&mut self) {
+        self.join_prefetch();
+        let Some(flight) = self.in_flight.take() else {
+            return;
+        };
+        if self.broken.is_some() {
+            return;
+        }
+        let Some(imap) = self.imap.as_mut() else {
+            return;
+        };
+        let (batch, result) = guard::on_parser_stack(|| {
+            let (batch, result) = receive_flight(imap, flight);
+            Ok((batch, result))
+        })
+        .unwrap_or_else(|e| (Vec::new(), Err(e)));
+        let result = result.map_err(|e| e.context("UID FETCH"));
+        self.after_exchange(result.as_ref().err());
+        if let Some(iter) = self.iter.as_mut() {
+            match result {
+                Ok(messages) => iter.store_batch(&batch, messages),
+                Err(e) => iter.set_error(e),
             }
         }
     }
@@ -560,6 +647,140 @@ fn fetch_messages(imap: &mut Imap, set: &str, opts: ReadOptions) -> Result<Vec<M
                 .collect::<Vec<_>>()
         })
         .map_err(Error::from_imap)
+}
+
+/// The batch a prefetch thread reads: one already asked for, or one it asks for itself.
+enum Ahead {
+    Asked(InFlight),
+    ToAsk(Vec<Listed>, ReadOptions),
+}
+
+/// Sends the UID FETCH of a batch without reading the answer.
+fn ask(imap: &mut Imap, batch: Vec<Listed>, opts: ReadOptions) -> Result<InFlight> {
+    let set = reader::uid_set(batch.iter().map(|l| l.uid));
+    let pending = imap
+        .uid_fetch_send(&set, reader::fetch_query(&opts))
+        .map_err(Error::from_imap)?;
+    Ok(InFlight {
+        batch,
+        opts,
+        pending,
+        early: Vec::new(),
+    })
+}
+
+/// Reads the answer of a batch in flight: its messages, with those that came early.
+fn receive_flight(imap: &mut Imap, flight: InFlight) -> (Vec<Listed>, Result<Vec<Message>>) {
+    let InFlight {
+        batch,
+        opts,
+        pending,
+        mut early,
+    } = flight;
+    let result = receive_messages(imap, pending, opts).map(|messages| {
+        early.extend(messages);
+        early
+    });
+    (batch, result)
+}
+
+/// Keeps the messages of `batch`; those of the batch in flight after it go there (the server
+/// interleaved the answers), anything else (a flag update of another message) is dropped.
+fn route(messages: Vec<Message>, batch: &[Listed], next: Option<&mut InFlight>) -> Vec<Message> {
+    let in_batch = |m: &Message| batch.binary_search_by_key(&m.uid(), |l| l.uid).is_ok();
+    let (mine, others): (Vec<Message>, Vec<Message>) = messages.into_iter().partition(in_batch);
+    if let Some(next) = next {
+        next.early.extend(
+            others
+                .into_iter()
+                .filter(|m| next.batch.binary_search_by_key(&m.uid(), |l| l.uid).is_ok()),
+        );
+    }
+    mine
+}
+
+/// Reads the answer of a batch asked for.
+fn receive_messages(
+    imap: &mut Imap,
+    pending: imap::PendingFetch,
+    opts: ReadOptions,
+) -> Result<Vec<Message>> {
+    imap.fetch_receive(pending)
+        .map(|fetches| {
+            fetches
+                .iter()
+                .filter_map(|f| reader::message_from_fetch(f, &opts))
+                .collect::<Vec<_>>()
+        })
+        .map_err(Error::from_imap)
+}
+
+/// The work of a prefetch thread: reads `current` and asks for `next` before that (pipelining).
+/// \Seen marks are sent when no fetch is outstanding: first when nothing was asked for yet,
+/// otherwise right after `current` was read (then `next` is asked for after them).
+fn fetch_ahead(
+    imap: &mut Imap,
+    current: Ahead,
+    next: Option<(Vec<Listed>, ReadOptions)>,
+    marks: &[u32],
+) -> Fetched {
+    let fail = |batch: Vec<Listed>, e: Error| Fetched {
+        batch,
+        result: Err(e),
+        in_flight: None,
+        later: None,
+    };
+    let mut marks_sent = marks.is_empty();
+    let current = match current {
+        Ahead::Asked(flight) => flight,
+        Ahead::ToAsk(batch, opts) => {
+            if let Err(e) = mark_seen(imap, marks) {
+                return fail(batch, e.context("UID STORE \\Seen"));
+            }
+            marks_sent = true;
+            match ask(imap, batch.clone(), opts) {
+                Ok(flight) => flight,
+                Err(e) => return fail(batch, e),
+            }
+        }
+    };
+    let mut next = next;
+    let mut in_flight = None;
+    let mut later = None;
+    if marks_sent {
+        if let Some((batch, opts)) = next.take() {
+            match ask(imap, batch, opts) {
+                Ok(flight) => in_flight = Some(flight),
+                Err(e) => later = Some(e.context("UID FETCH")),
+            }
+        }
+    }
+    let (batch, result) = receive_flight(imap, current);
+    let result = result.map(|messages| route(messages, &batch, in_flight.as_mut()));
+    if result.is_ok() && !marks_sent {
+        match mark_seen(imap, marks) {
+            Ok(()) => {
+                if let Some((batch, opts)) = next.take() {
+                    match ask(imap, batch, opts) {
+                        Ok(flight) => in_flight = Some(flight),
+                        Err(e) => later = Some(e.context("UID FETCH")),
+                    }
+                }
+            }
+            Err(e) => later = Some(e.context("UID STORE \\Seen")),
+        }
+    }
+    if later.is_none() && next.is_some() {
+        // Not asked for (the batch before failed): the iteration ends with that failure, so
+        // these messages are not silently skipped.
+        later = Some(Error::Internal("the batch before failed".into()));
+    }
+    Fetched {
+        batch,
+        result,
+        in_flight,
+        later,
+    }
 }
 
 fn not_found_if_missing(e: Error) -> Error {

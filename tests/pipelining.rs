@@ -1,0 +1,232 @@
+//! Pipelined reading (issue 4): the next batch is asked for before the current one is read,
+//! so a batch never costs a round trip. Driven through the C API against scripted servers
+//! (tests/hostile/server.rs) that check what a real server cannot report: whether the second
+//! command arrived before the first was answered, and how the client copes with answers a
+//! concurrent server (Dovecot) interleaves or completes out of order.
+
+#[path = "hostile/server.rs"]
+mod server;
+
+use std::ffi::{c_char, CStr, CString};
+use std::ptr;
+use std::sync::{Arc, Mutex};
+
+use imapmail::ffi::error::*;
+use imapmail::ffi::list::*;
+use imapmail::ffi::message::*;
+use imapmail::ffi::session::*;
+
+use server::{fetch_line, greet_and_serve, is_body_fetch, mail, uid_set, Conn, Hook, Mail, Server};
+
+fn text(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+fn mails(n: u32) -> Vec<Mail> {
+    (1..=n).map(|i| mail(i, &format!("Message {i}"))).collect()
+}
+
+fn start(port: u16, options: &str) -> *mut EmailSession {
+    let (h, u, p) = (
+        CString::new("127.0.0.1").unwrap(),
+        CString::new("joe").unwrap(),
+        CString::new("secret").unwrap(),
+    );
+    let o = CString::new(format!("timeout_ms=5000;{options}")).unwrap();
+    let s = unsafe {
+        email_start_session_ex(
+            h.as_ptr(),
+            port,
+            u.as_ptr(),
+            p.as_ptr(),
+            EMAIL_SECURITY_NONE,
+            o.as_ptr(),
+        )
+    };
+    assert!(!s.is_null(), "{}", text(email_last_error_message()));
+    s
+}
+
+/// Reads the folder with read_first/read_next: (status that ended it, subjects in order).
+fn read_all(s: *mut EmailSession, flags: u32) -> (i32, Vec<String>) {
+    let mut got = Vec::new();
+    let mut m: *mut EmailMessage = ptr::null_mut();
+    let mut rc = unsafe { email_read_first(s, flags, &mut m) };
+    while rc == EMAIL_OK {
+        got.push(text(email_message_subject(m)));
+        email_message_free(m);
+        rc = unsafe { email_read_next(s, &mut m) };
+    }
+    (rc, got)
+}
+
+fn numbered(n: u32) -> Vec<String> {
+    (1..=n).map(|i| format!("Message {i}")).collect()
+}
+
+/// The FETCH lines for the UIDs a command asks for.
+fn lines_for(cmd: &str, all: &[Mail], headers_only: bool) -> Vec<u8> {
+    let wanted = uid_set(cmd.split(' ').nth(2).unwrap_or(""));
+    let mut out = Vec::new();
+    for (i, m) in all.iter().enumerate() {
+        if wanted.contains(&m.uid) {
+            out.extend(fetch_line(i + 1, m, headers_only));
+        }
+    }
+    out
+}
+
+/// What the server saw of the first two body fetches.
+#[derive(Default, Debug)]
+struct Seen {
+    /// The second body fetch arrived while the first was still unanswered.
+    pipelined: bool,
+    body_fetches: usize,
+}
+
+/// A server that holds back its answer to the first body fetch until it has seen the next
+/// command (for at most `wait_ms`), then answers both as a concurrent server may: the data
+/// of the two interleaved, the second completed before the first.
+fn concurrent_server(all: Vec<Mail>, wait_ms: u64, seen: Arc<Mutex<Seen>>) -> Server {
+    Server::start(false, move |c: &mut Conn| {
+        let mails = all.clone();
+        greet_and_serve(c, &mails, |c, tag, cmd, _| {
+            if !is_body_fetch(cmd) {
+                return Hook::Default;
+            }
+            let first = {
+                let mut s = seen.lock().unwrap();
+                s.body_fetches += 1;
+                s.body_fetches == 1
+            };
+            if !first {
+                return Hook::Default;
+            }
+            c.set_read_timeout(Some(wait_ms));
+            let next = c.command();
+            c.set_read_timeout(Some(10_000));
+            let Some((tag2, cmd2)) = next.filter(|(_, cmd2)| is_body_fetch(cmd2)) else {
+                // Not pipelined: answer the first alone.
+                let mut out = lines_for(cmd, &all, false);
+                out.extend(format!("{tag} OK FETCH done\r\n").into_bytes());
+                c.send_big(&out);
+                return Hook::Handled;
+            };
+            seen.lock().unwrap().pipelined = true;
+            seen.lock().unwrap().body_fetches += 1;
+            let first_lines = lines_for(cmd, &all, false);
+            let second_lines = lines_for(&cmd2, &all, false);
+            // Half of the first answer, all of the second, its completion, the rest of the
+            // first, its completion.
+            let cut = first_lines
+                .windows(3)
+                .position(|w| w == b"* 2")
+                .unwrap_or(first_lines.len());
+            let mut out = first_lines[..cut].to_vec();
+            out.extend_from_slice(&second_lines);
+            out.extend(format!("{tag2} OK FETCH done\r\n").into_bytes());
+            out.extend_from_slice(&first_lines[cut..]);
+            out.extend(format!("{tag} OK FETCH done\r\n").into_bytes());
+            c.send_big(&out);
+            Hook::Handled
+        });
+    })
+}
+
+#[test]
+fn the_next_batch_is_asked_for_before_the_current_one_is_read() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let server = concurrent_server(mails(40), 3000, Arc::clone(&seen));
+    let s = start(server.port, "");
+    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
+    // Interleaved answers and an out-of-order completion: every message, once, in UID order.
+    assert_eq!(got, numbered(40));
+    assert_eq!(email_close_session(s), EMAIL_OK);
+    let seen = seen.lock().unwrap();
+    assert!(seen.pipelined, "{seen:?}");
+    assert!(seen.body_fetches >= 4, "{seen:?}");
+}
+
+#[test]
+fn pipelining_can_be_turned_off() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let server = concurrent_server(mails(20), 500, Arc::clone(&seen));
+    let s = start(server.port, "pipelining=0");
+    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
+    assert_eq!(got, numbered(20));
+    assert_eq!(email_close_session(s), EMAIL_OK);
+    let seen = seen.lock().unwrap();
+    assert!(!seen.pipelined, "{seen:?}");
+}
+
+#[test]
+fn a_batch_refused_while_the_next_is_in_flight_leaves_the_session_usable() {
+    // The first body fetch is refused (NO); the one sent behind it is answered. The read ends
+    // with SERVER; the answer still in flight is read off the wire, so the next command
+    // (get_all) works and sees every message.
+    let all = mails(12);
+    let refused = Arc::new(Mutex::new(false));
+    let r = Arc::clone(&refused);
+    let server = Server::start(false, move |c: &mut Conn| {
+        let mails = all.clone();
+        greet_and_serve(c, &mails, |c, tag, cmd, _| {
+            if is_body_fetch(cmd) && !*r.lock().unwrap() {
+                *r.lock().unwrap() = true;
+                c.send(format!("{tag} NO [SERVERBUG] try later\r\n"));
+                return Hook::Handled;
+            }
+            Hook::Default
+        });
+    });
+    let s = start(server.port, "");
+    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    assert_eq!(
+        rc,
+        EMAIL_ERR_SERVER,
+        "{}",
+        text(email_session_error_message(s))
+    );
+    assert!(got.is_empty(), "{got:?}");
+    let mut list: *mut EmailList = ptr::null_mut();
+    let rc = unsafe { email_get_all(s, EMAIL_READ_ALL, &mut list) };
+    assert_eq!(rc, EMAIL_OK, "{}", text(email_session_error_message(s)));
+    let subjects: Vec<String> = (0..email_list_count(list))
+        .map(|i| text(email_message_subject(email_list_get(list, i))))
+        .collect();
+    assert_eq!(subjects, numbered(12));
+    email_list_free(list);
+    assert_eq!(email_close_session(s), EMAIL_OK);
+    assert!(*refused.lock().unwrap());
+}
+
+#[test]
+fn a_new_iteration_while_a_batch_is_in_flight_starts_clean() {
+    // read_first again after two messages: the batch in flight is read off the wire (not
+    // mistaken for the new iteration's answers), and the new iteration sees every message.
+    let server = Server::start(false, move |c: &mut Conn| {
+        let mails = mails(30);
+        greet_and_serve(c, &mails, |_, _, _, _| Hook::Default);
+    });
+    let s = start(server.port, "");
+    for _ in 0..3 {
+        let mut m: *mut EmailMessage = ptr::null_mut();
+        assert_eq!(
+            unsafe { email_read_first(s, EMAIL_READ_ALL, &mut m) },
+            EMAIL_OK
+        );
+        email_message_free(m);
+        assert_eq!(unsafe { email_read_next(s, &mut m) }, EMAIL_OK);
+        assert_eq!(text(email_message_subject(m)), "Message 2");
+        email_message_free(m);
+    }
+    let (rc, got) = read_all(s, EMAIL_READ_HEADERS);
+    assert_eq!(rc, EMAIL_OUT);
+    assert_eq!(got, numbered(30));
+    assert_eq!(email_close_session(s), EMAIL_OK);
+}
