@@ -2,13 +2,16 @@
  * imapmail_bench - reads the INBOX of an IMAP server through imapmail's C API, the way an
  * application would, for the imapmail benchmark (bench/README.md).
  *
- *   usage: imapmail_bench HOST PORT USER read|headers|getall [EXPECTED_COUNT]
+ *   usage: imapmail_bench HOST PORT USER MODE [EXPECTED_COUNT]
  *
  *   read     email_read_first / email_read_next (EMAIL_READ_ALL); for every message, touches
  *            the subject, sender, date, text, HTML and every byte of every attachment
  *   headers  the same iteration with EMAIL_READ_HEADERS; touches subject, sender, date,
  *            flags and size
  *   getall   email_get_all (EMAIL_READ_ALL), then touches every message like `read`
+ *   getall-held     email_get_all (EMAIL_READ_ALL), then touches only subject, sender and
+ *                   date: the memory of the messages as get_all hands them out
+ *   getall-headers  email_get_all (EMAIL_READ_HEADERS), touching like `headers`
  *
  * Plain IMAP (EMAIL_SECURITY_NONE): the benchmark runs on loopback. The password is read from
  * the environment variable IMAPMAIL_PASSWORD. Prints
@@ -100,7 +103,9 @@ int main(int argc, char **argv)
     int rc;
 
     if (argc != 5 && argc != 6) {
-        fprintf(stderr, "usage: %s HOST PORT USER read|headers|getall [EXPECTED_COUNT]\n",
+        fprintf(stderr,
+                "usage: %s HOST PORT USER read|headers|getall|getall-held|getall-headers "
+                "[EXPECTED_COUNT]\n",
                 argv[0]);
         return 2;
     }
@@ -117,8 +122,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(mode, "read") != 0 && strcmp(mode, "headers") != 0 &&
-        strcmp(mode, "getall") != 0) {
-        fprintf(stderr, "imapmail_bench: mode must be read, headers or getall\n");
+        strncmp(mode, "getall", 6) != 0) {
+        fprintf(stderr, "imapmail_bench: unknown mode %s\n", mode);
         return 2;
     }
 
@@ -128,15 +133,23 @@ int main(int argc, char **argv)
         return fail("email_start_session_ex", NULL);
     }
 
-    if (strcmp(mode, "getall") == 0) {
+    if (strncmp(mode, "getall", 6) == 0) {
         EmailList *list = NULL;
         size_t i, n;
-        if (email_get_all(s, EMAIL_READ_ALL, &list) != EMAIL_OK) {
+        int full = strcmp(mode, "getall") == 0;
+        int held = strcmp(mode, "getall-held") == 0;
+        int headers = strcmp(mode, "getall-headers") == 0;
+        if (!full && !held && !headers) {
+            fprintf(stderr, "imapmail_bench: unknown mode %s\n", mode);
+            return 2;
+        }
+        if (email_get_all(s, headers ? EMAIL_READ_HEADERS : EMAIL_READ_ALL, &list) != EMAIL_OK) {
             return fail("email_get_all", s);
         }
         n = email_list_count(list);
         for (i = 0; i < n; i++) {
-            checksum += touch_full(email_list_get(list, i));
+            checksum += full ? touch_full(email_list_get(list, i))
+                             : touch_headers(email_list_get(list, i));
         }
         count = n;
         email_list_free(list);

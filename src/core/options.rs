@@ -54,6 +54,10 @@ pub struct SessionOptions {
     /// Ask for the next batch of a read before the current one has arrived (RFC 3501 5.5
     /// pipelining). On by default; off for a server that answers pipelined commands badly.
     pub pipelining: bool,
+    /// When the connection is lost during a read iteration, connect and log in again and go
+    /// on after the last message handed out (off by default: it keeps the password in memory
+    /// for the life of the session).
+    pub reconnect: bool,
 }
 
 impl SessionOptions {
@@ -76,6 +80,7 @@ impl SessionOptions {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             trace_file: None,
             pipelining: true,
+            reconnect: false,
         }
     }
 
@@ -117,17 +122,8 @@ impl SessionOptions {
                 }
                 self.trace_file = Some(PathBuf::from(value));
             }
-            "pipelining" => {
-                self.pipelining = match value {
-                    "1" => true,
-                    "0" => false,
-                    _ => {
-                        return Err(Error::Argument(format!(
-                            "option pipelining: {value:?} is not 0 or 1"
-                        )))
-                    }
-                };
-            }
+            "pipelining" => self.pipelining = parse_switch(key, value)?,
+            "reconnect" => self.reconnect = parse_switch(key, value)?,
             // Test builds only: a forced panic inside the export, to prove the panic boundary.
             #[cfg(feature = "test-hooks")]
             "debug_panic" => {
@@ -137,7 +133,7 @@ impl SessionOptions {
             }
             _ => {
                 return Err(Error::Argument(format!(
-                    "unknown option {key:?} (known: timeout_ms, ca_file, folder, max_message_bytes, trace_file, pipelining)"
+                    "unknown option {key:?} (known: timeout_ms, ca_file, folder, max_message_bytes, trace_file, pipelining, reconnect)"
                 )))
             }
         }
@@ -209,6 +205,16 @@ fn split_options(options: &str) -> Result<Vec<(String, String)>> {
     Ok(pairs)
 }
 
+fn parse_switch(key: &str, value: &str) -> Result<bool> {
+    match value {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        _ => Err(Error::Argument(format!(
+            "option {key}: {value:?} is not 0 or 1"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +241,9 @@ mod tests {
         assert!(!o.pipelining);
         o.apply("pipelining = 1").unwrap();
         assert!(o.pipelining);
+        assert!(!o.reconnect);
+        o.apply("reconnect=1").unwrap();
+        assert!(o.reconnect);
     }
 
     #[test]
@@ -264,6 +273,7 @@ mod tests {
             ("trace_file=", "trace_file"),
             ("pipelining=yes", "pipelining"),
             ("pipelining=", "pipelining"),
+            ("reconnect=true", "reconnect"),
         ];
         for (input, needle) in cases {
             let err = opts().apply(input).unwrap_err();

@@ -36,6 +36,10 @@ pub struct Listed {
 #[derive(Debug)]
 pub struct ReadIter {
     pub opts: ReadOptions,
+    /// Every message of the iteration, to resume after the last one handed out.
+    listed: Vec<Listed>,
+    /// UID of the last message handed out.
+    last_handed: Option<u32>,
     pending: VecDeque<Listed>,
     ready: VecDeque<Message>,
     next_batch: usize,
@@ -55,7 +59,9 @@ impl ReadIter {
         ReadIter {
             opts,
             total: listed.len(),
-            pending: listed.into(),
+            pending: listed.iter().copied().collect(),
+            listed,
+            last_handed: None,
             ready: VecDeque::new(),
             next_batch: FIRST_BATCH,
             handed_out: 0,
@@ -69,6 +75,7 @@ impl ReadIter {
         let m = self.ready.pop_front();
         if let Some(m) = &m {
             self.handed_out += 1;
+            self.last_handed = Some(m.uid());
             if self.opts.mark_seen {
                 self.to_mark.push(m.uid());
             }
@@ -105,6 +112,21 @@ impl ReadIter {
     /// The UIDs handed out that still have to be marked \Seen (taken: the caller marks them).
     pub fn take_marks(&mut self) -> Vec<u32> {
         std::mem::take(&mut self.to_mark)
+    }
+
+    /// Forgets a failure and everything fetched or asked for but not handed out: what is left
+    /// to read is every listed message after the last one handed out (for a new connection).
+    pub fn resume_after_last_handed_out(&mut self) {
+        let after = self.last_handed;
+        self.error = None;
+        self.ready.clear();
+        self.pending = self
+            .listed
+            .iter()
+            .filter(|l| after.is_none_or(|u| l.uid > u))
+            .copied()
+            .collect();
+        self.next_batch = FIRST_BATCH;
     }
 
     /// Records the failure of a batch fetched ahead; no further batch is fetched.

@@ -36,6 +36,12 @@ impl Credentials {
     }
 }
 
+impl Clone for Credentials {
+    fn clone(&self) -> Credentials {
+        Credentials::new(&self.user, &self.secret)
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
@@ -101,7 +107,19 @@ pub struct Session {
     progress: Option<ProgressCallback>,
     /// Set once the connection is unusable; every later call fails with it.
     broken: Option<String>,
+    /// With the `reconnect` option only: what logging in again needs (wiped when dropped).
+    creds: Option<Credentials>,
+    /// UIDVALIDITY and mode of the selected folder: a read resumes on a new connection only
+    /// if the UIDs still mean the same messages.
+    uid_validity: Option<u32>,
+    read_only: bool,
+    /// New connections a read iteration may still make before it fails for good; restored
+    /// whenever a message is handed out.
+    reconnects_left: u32,
 }
+
+/// Connections in a row a read iteration tries after losing one (with `reconnect=1`).
+const RECONNECTS: u32 = 3;
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,14 +150,23 @@ impl Session {
             return Err(Error::Argument("server name is empty".into()));
         }
         let tracer = Tracer::new(opts.trace_file.as_deref())?;
+        Session::open_traced(opts, creds, tracer)
+    }
+
+    /// As [`Session::open`], tracing to `tracer`.
+    fn open_traced(opts: SessionOptions, creds: &Credentials, tracer: Tracer) -> Result<Session> {
         let tcp = connection::connect_tcp(&opts)?;
         let transport = match opts.security {
             Security::Tls => Transport::tls(tcp, &opts, tracer.clone())?,
             Security::StartTls => starttls(&opts, Transport::plain(tcp, &opts, tracer.clone()))?,
             Security::None => Transport::plain(tcp, &opts, tracer.clone()),
         };
+        let keep = opts.reconnect.then(|| creds.clone());
         // The server's answers are parsed on a library thread with a known stack.
-        guard::on_parser_stack(move || Session::start(transport, tracer, opts, creds))
+        let mut session =
+            guard::on_parser_stack(move || Session::start(transport, tracer, opts, creds))?;
+        session.creds = keep;
+        Ok(session)
     }
 
     /// Logs in and selects `opts.folder` over a connected (and, unless STARTTLS was used, not
@@ -187,6 +214,10 @@ impl Session {
             deleted_marks: std::collections::HashMap::new(),
             progress: None,
             broken: None,
+            creds: None,
+            uid_validity: None,
+            read_only: false,
+            reconnects_left: RECONNECTS,
             opts,
         };
         // Capabilities may change after login (RFC 3501 7.2.1); ask again.
@@ -254,6 +285,8 @@ impl Session {
             .map_err(not_found_if_missing)?;
         self.exists = mailbox.exists;
         self.folder = folder.to_string();
+        self.uid_validity = mailbox.uid_validity;
+        self.read_only = read_only;
         Ok(())
     }
 
@@ -278,6 +311,7 @@ impl Session {
             };
             if let Some(mut m) = iter.pop_ready() {
                 m.set_folder(&self.folder);
+                self.reconnects_left = RECONNECTS;
                 let (done, total) = (iter.handed_out(), iter.total());
                 self.start_prefetch();
                 if self.report_progress(done, total) {
@@ -288,6 +322,9 @@ impl Session {
                 return Ok(Some(m));
             }
             if let Some(e) = iter.take_error() {
+                if self.resume_on_new_connection(&e) {
+                    continue;
+                }
                 self.iter = None;
                 return Err(e);
             }
@@ -326,11 +363,69 @@ impl Session {
                     }
                 }
                 Err(e) => {
+                    if self.resume_on_new_connection(&e) {
+                        continue;
+                    }
                     self.iter = None;
                     return Err(e);
                 }
             }
         }
+    }
+
+    /// With `reconnect=1`, after the connection was lost during a read iteration: connects,
+    /// logs in and selects the folder again, and sets the iteration to go on after the last
+    /// message handed out. False (the error stands) when the option is off, the failure is not
+    /// a lost connection (a protocol violation would only happen again), the attempts are used
+    /// up, or the folder's UIDVALIDITY changed (the UIDs no longer name the same messages).
+    fn resume_on_new_connection(&mut self, e: &Error) -> bool {
+        let lost = matches!(e, Error::Disconnected(_) | Error::Timeout(_) | Error::Io(_));
+        if !lost || self.reconnects_left == 0 || self.iter.is_none() {
+            return false;
+        }
+        let Some(creds) = self.creds.clone() else {
+            return false;
+        };
+        self.reconnects_left -= 1;
+        self.join_prefetch();
+        self.in_flight = None;
+        let mut opts = self.opts.clone();
+        opts.folder = self.folder.clone();
+        let Ok(mut fresh) = Session::open_traced(opts, &creds, self.trace.clone()) else {
+            return false;
+        };
+        if self.read_only && fresh.select(&self.folder, true).is_err() {
+            fresh.close();
+            return false;
+        }
+        if fresh.uid_validity != self.uid_validity {
+            fresh.close();
+            if let Some(iter) = self.iter.as_mut() {
+                iter.set_error(Error::Disconnected(format!(
+                    "the connection was lost and the folder {:?} changed meanwhile (UIDVALIDITY); the read cannot resume",
+                    self.folder
+                )));
+            }
+            self.reconnects_left = 0;
+            return true;
+        }
+        let _ = self.socket.shutdown(std::net::Shutdown::Both);
+        let Session {
+            imap,
+            socket,
+            capabilities,
+            exists,
+            ..
+        } = fresh;
+        self.imap = imap;
+        self.socket = socket;
+        self.capabilities = capabilities;
+        self.exists = exists;
+        self.broken = None;
+        if let Some(iter) = self.iter.as_mut() {
+            iter.resume_after_last_handed_out();
+        }
+        true
     }
 
     /// Reads every message of the selected folder (with these options) at once, without

@@ -169,7 +169,12 @@ pub unsafe extern "C" fn email_start_session(
 /// - `trace_file`: a file the protocol trace is appended to, credentials replaced by a marker;
 /// - `pipelining`: `1` (default) asks for the next batch of a read before the current one has
 ///   arrived, so that a read costs no round trip per batch; `0` sends one command at a time,
-///   for a server that answers pipelined commands badly.
+///   for a server that answers pipelined commands badly;
+/// - `reconnect`: `1` lets a read (`email_read_next`, `email_get_all`) that loses its connection
+///   connect, log in and select the folder again (up to 3 times in a row) and go on after the
+///   last message handed out, unless the folder's UIDVALIDITY changed; messages are neither
+///   lost nor handed out twice. Default `0`: the session then keeps a copy of the password in
+///   memory (wiped when the session is closed).
 ///
 /// Blanks around keys and values are ignored; write `\;`, `\=` and `\\` for those characters
 /// inside a value. An unknown key or a bad value fails with `EMAIL_ERR_ARGUMENT` and a message

@@ -1,0 +1,429 @@
+/*
+ * latency_proxy - a loopback TCP proxy that adds a fixed delay in each direction, for the
+ * imapmail benchmark (bench/run_bench.py starts it for scripts/bench --rtt-ms).
+ *
+ *   latency_proxy --target-port P --delay-ms D [--port-file F] [--max-seconds S]
+ *                 [--listen-port L]
+ *
+ * Listens on 127.0.0.1 (port L, default an ephemeral one, written to --port-file and printed)
+ * and forwards every connection to 127.0.0.1:P. Each chunk of bytes read (up to 256 KiB) is
+ * held back D ms before it is passed on, in both directions, so a round trip gains 2*D ms; the
+ * bytes of a direction stay in order and keep flowing while earlier ones wait (the bandwidth
+ * is not cut to one buffer per delay). At most 64 MiB wait per direction.
+ *
+ * Loopback only: it never listens on nor connects to anything but 127.0.0.1. It exits by itself
+ * after --max-seconds (default 3600), or on SIGTERM / SIGINT. Exit status 2 on a usage error.
+ *
+ * C rather than Python because the proxy shares the 2 cores with what it measures: an asyncio
+ * proxy burns about a core moving the benchmark's 425 MB, which slows the library (which needs
+ * CPU) far more than the raw client. Each direction of a connection has a reader thread, which
+ * stamps every chunk with its due time and queues it, and a writer thread, which sleeps until
+ * the oldest chunk is due and writes it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h> /* isfinite, a macro: no -lm needed */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (256 * 1024)
+#define MAX_QUEUED (64 * 1024 * 1024) /* bytes held per direction before the reader pauses */
+
+struct chunk {
+    struct chunk *next;
+    struct timespec due;
+    size_t len;
+    char data[];
+};
+
+struct conn;
+
+struct pump { /* one direction of a connection */
+    struct conn *conn;
+    int in, out;
+    pthread_mutex_t lock;
+    pthread_cond_t more, room; /* a chunk was queued or the input ended / room in the queue */
+    struct chunk *head, *tail;
+    size_t queued;
+    int eof;  /* the reader saw the end of its input */
+    int dead; /* the connection failed: stop without passing anything on */
+};
+
+struct conn {
+    int client, server;
+    struct pump up, down; /* client -> server, server -> client */
+    pthread_mutex_t lock;
+    int threads; /* still running; the last one frees the connection */
+};
+
+static long long delay_ns;
+static struct sockaddr_in target;
+
+/* An error on either side ends the whole connection. shutdown() rather than close(): other
+ * threads may be blocked on these descriptors (shutdown wakes them), and a closed number could
+ * be reused by the next accept() under them; the last thread closes them. */
+static void conn_fail(struct conn *c)
+{
+    struct pump *ps[2] = {&c->up, &c->down};
+    shutdown(c->client, SHUT_RDWR);
+    shutdown(c->server, SHUT_RDWR);
+    for (int i = 0; i < 2; i++) {
+        pthread_mutex_lock(&ps[i]->lock);
+        ps[i]->dead = 1;
+        pthread_cond_broadcast(&ps[i]->more);
+        pthread_cond_broadcast(&ps[i]->room);
+        pthread_mutex_unlock(&ps[i]->lock);
+    }
+}
+
+static void conn_release(struct conn *c)
+{
+    struct pump *ps[2] = {&c->up, &c->down};
+    pthread_mutex_lock(&c->lock);
+    int last = --c->threads == 0;
+    pthread_mutex_unlock(&c->lock);
+    if (!last) {
+        return;
+    }
+    close(c->client);
+    close(c->server);
+    for (int i = 0; i < 2; i++) {
+        while (ps[i]->head) { /* left over when the connection failed */
+            struct chunk *k = ps[i]->head;
+            ps[i]->head = k->next;
+            free(k);
+        }
+        pthread_mutex_destroy(&ps[i]->lock);
+        pthread_cond_destroy(&ps[i]->more);
+        pthread_cond_destroy(&ps[i]->room);
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static void *reader(void *arg)
+{
+    struct pump *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (p->queued >= MAX_QUEUED && !p->dead) {
+            pthread_cond_wait(&p->room, &p->lock);
+        }
+        int dead = p->dead;
+        pthread_mutex_unlock(&p->lock);
+        if (dead) {
+            break;
+        }
+        struct chunk *k = malloc(sizeof *k + CHUNK);
+        if (!k) {
+            conn_fail(p->conn);
+            break;
+        }
+        ssize_t n;
+        do {
+            n = recv(p->in, k->data, CHUNK, 0);
+        } while (n < 0 && errno == EINTR);
+        if (n <= 0) {
+            free(k);
+            if (n < 0) {
+                conn_fail(p->conn);
+            }
+            break;
+        }
+        /* Due D after the bytes arrived (not after the previous chunk was written), on the
+         * monotonic clock: the writer sleeps to this absolute time, so delays do not add up. */
+        struct timespec due;
+        clock_gettime(CLOCK_MONOTONIC, &due);
+        due.tv_sec += (time_t)(delay_ns / 1000000000);
+        due.tv_nsec += (long)(delay_ns % 1000000000);
+        if (due.tv_nsec >= 1000000000) {
+            due.tv_sec++;
+            due.tv_nsec -= 1000000000;
+        }
+        if (n < CHUNK / 4) { /* small reads (IMAP commands) should not each pin 256 KiB */
+            struct chunk *smaller = realloc(k, sizeof *k + (size_t)n);
+            if (smaller) {
+                k = smaller;
+            }
+        }
+        k->next = NULL;
+        k->due = due;
+        k->len = (size_t)n;
+        pthread_mutex_lock(&p->lock);
+        if (p->tail) {
+            p->tail->next = k;
+        } else {
+            p->head = k;
+        }
+        p->tail = k;
+        p->queued += k->len;
+        pthread_cond_signal(&p->more);
+        pthread_mutex_unlock(&p->lock);
+    }
+    pthread_mutex_lock(&p->lock);
+    p->eof = 1;
+    pthread_cond_signal(&p->more);
+    pthread_mutex_unlock(&p->lock);
+    conn_release(p->conn);
+    return NULL;
+}
+
+static void *writer(void *arg)
+{
+    struct pump *p = arg;
+    int failed = 0, dead = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !p->eof && !p->dead) {
+            pthread_cond_wait(&p->more, &p->lock);
+        }
+        /* Only this thread removes chunks, so the head stays valid after unlocking. */
+        struct chunk *k = p->head;
+        dead = p->dead;
+        pthread_mutex_unlock(&p->lock);
+        if (dead || !k) {
+            break;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &k->due, NULL) == EINTR) {
+        }
+        for (size_t off = 0; off < k->len && !failed;) {
+            /* MSG_NOSIGNAL: a peer that went away gives EPIPE, not a SIGPIPE that kills us */
+            ssize_t n = send(p->out, k->data + off, k->len - off, MSG_NOSIGNAL);
+            if (n >= 0) {
+                off += (size_t)n;
+            } else if (errno != EINTR) {
+                failed = 1;
+            }
+        }
+        if (failed) {
+            conn_fail(p->conn);
+            break;
+        }
+        pthread_mutex_lock(&p->lock);
+        p->head = k->next;
+        if (!p->head) {
+            p->tail = NULL;
+        }
+        p->queued -= k->len;
+        pthread_cond_signal(&p->room);
+        pthread_mutex_unlock(&p->lock);
+        free(k);
+    }
+    if (!failed && !dead) {
+        shutdown(p->out, SHUT_WR); /* the input's EOF, passed on after its last bytes */
+    }
+    conn_release(p->conn);
+    return NULL;
+}
+
+static void pump_init(struct pump *p, struct conn *c, int in, int out)
+{
+    p->conn = c;
+    p->in = in;
+    p->out = out;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->more, NULL);
+    pthread_cond_init(&p->room, NULL);
+}
+
+static void start_conn(int client)
+{
+    int server = socket(AF_INET, SOCK_STREAM, 0);
+    if (server < 0 || connect(server, (struct sockaddr *)&target, sizeof target) != 0) {
+        perror("latency_proxy: connect to the target");
+        close(client);
+        if (server >= 0) {
+            close(server);
+        }
+        return;
+    }
+    /* As asyncio does: a chunk that is due leaves at once, without waiting for the ACK of the
+     * previous small one (Nagle), which would add its own delay to the round trips. */
+    int one = 1;
+    setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(client);
+        close(server);
+        return;
+    }
+    c->client = client;
+    c->server = server;
+    c->threads = 4;
+    pthread_mutex_init(&c->lock, NULL);
+    pump_init(&c->up, c, client, server);
+    pump_init(&c->down, c, server, client);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    void *(*fns[4])(void *) = {reader, writer, reader, writer};
+    struct pump *args[4] = {&c->up, &c->up, &c->down, &c->down};
+    for (int i = 0; i < 4; i++) {
+        pthread_t t;
+        if (pthread_create(&t, &attr, fns[i], args[i]) != 0) {
+            fprintf(stderr, "latency_proxy: cannot start a thread\n");
+            conn_fail(c);
+            for (; i < 4; i++) { /* the threads that did not start */
+                conn_release(c);
+            }
+        }
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static void *acceptor(void *arg)
+{
+    int listener = *(int *)arg;
+    for (;;) {
+        int client = accept(listener, NULL, NULL);
+        if (client >= 0) {
+            start_conn(client);
+        } else if (errno != EINTR && errno != ECONNABORTED) {
+            perror("latency_proxy: accept");
+            struct timespec pause = {0, 100000000}; /* e.g. out of descriptors: do not spin */
+            nanosleep(&pause, NULL);
+        }
+    }
+    return NULL;
+}
+
+static void usage(const char *why)
+{
+    fprintf(stderr, "latency_proxy: %s\nusage: latency_proxy --target-port P --delay-ms D "
+            "[--port-file F] [--max-seconds S] [--listen-port L]\n", why);
+    exit(2);
+}
+
+static double number(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v)) {
+        usage("bad number");
+    }
+    return v;
+}
+
+static int port_number(const char *s, int min)
+{
+    double v = number(s);
+    if (v < min || v > 65535 || v != (int)v) {
+        usage("bad port");
+    }
+    return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+    int target_port = 0, listen_port = 0;
+    double delay_ms = -1, max_seconds = 3600;
+    const char *port_file = NULL;
+    for (int i = 1; i < argc; i++) { /* --name VALUE or --name=VALUE, like argparse */
+        static const char *names[] = {"--target-port", "--delay-ms", "--port-file",
+                                      "--max-seconds", "--listen-port"};
+        const char *value = NULL;
+        int which = -1;
+        for (int j = 0; j < 5 && which < 0; j++) {
+            size_t len = strlen(names[j]);
+            if (strcmp(argv[i], names[j]) == 0 && i + 1 < argc) {
+                which = j;
+                value = argv[++i];
+            } else if (strncmp(argv[i], names[j], len) == 0 && argv[i][len] == '=') {
+                which = j;
+                value = argv[i] + len + 1;
+            }
+        }
+        switch (which) {
+        case 0: target_port = port_number(value, 1); break;
+        case 1: delay_ms = number(value); break;
+        case 2: port_file = value; break;
+        case 3: max_seconds = number(value); break;
+        case 4: listen_port = port_number(value, 0); break;
+        default: usage("unknown or incomplete argument");
+        }
+    }
+    if (target_port == 0 || delay_ms < 0 || delay_ms > 1e9 || max_seconds <= 0
+        || max_seconds > 1e9) {
+        usage("--target-port and --delay-ms are required; delay or time out of range");
+    }
+    delay_ns = (long long)(delay_ms * 1e6 + 0.5);
+    target.sin_family = AF_INET;
+    target.sin_port = htons((unsigned short)target_port);
+    target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    /* SIGTERM / SIGINT are blocked in every thread (they inherit this mask) and taken by
+     * sigtimedwait() below, which also times --max-seconds: no signal handler races. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+    struct sockaddr_in addr = target;
+    addr.sin_port = htons((unsigned short)listen_port);
+    socklen_t addr_len = sizeof addr;
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0
+        || listen(listener, 128) != 0
+        || getsockname(listener, (struct sockaddr *)&addr, &addr_len) != 0) {
+        perror("latency_proxy: listen on 127.0.0.1");
+        return 1;
+    }
+    int port = ntohs(addr.sin_port);
+    if (port_file) { /* written whole, then renamed: a poller never reads half a number */
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0) {
+            perror("latency_proxy: write the port file");
+            return 1;
+        }
+    }
+    printf("latency_proxy: 127.0.0.1:%d -> 127.0.0.1:%d, +%g ms each way\n", port, target_port,
+           delay_ms);
+    fflush(stdout);
+
+    pthread_t t;
+    if (pthread_create(&t, NULL, acceptor, &listener) != 0) {
+        fprintf(stderr, "latency_proxy: cannot start a thread\n");
+        return 1;
+    }
+    struct timespec now, end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += (time_t)max_seconds;
+    end.tv_nsec += (long)((max_seconds - (double)(time_t)max_seconds) * 1e9);
+    if (end.tv_nsec >= 1000000000) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000;
+    }
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        struct timespec left = {end.tv_sec - now.tv_sec, end.tv_nsec - now.tv_nsec};
+        if (left.tv_nsec < 0) {
+            left.tv_sec--;
+            left.tv_nsec += 1000000000;
+        }
+        if (left.tv_sec < 0) {
+            fprintf(stderr, "latency_proxy: --max-seconds reached, exiting\n");
+            break;
+        }
+        if (sigtimedwait(&stop, NULL, &left) >= 0) {
+            break; /* SIGTERM or SIGINT */
+        }
+    }
+    /* _exit: the other threads may be inside the C library; the kernel closes every socket. */
+    _exit(0);
+}
