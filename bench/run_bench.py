@@ -167,7 +167,8 @@ def main():
     ap.add_argument("--messages", type=int, required=True, help="messages in INBOX")
     ap.add_argument("--corpus-bytes", type=int, default=0)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--bin", required=True, help="directory of raw_fetch and imapmail_bench*")
+    ap.add_argument("--bin", required=True,
+                    help="directory of raw_fetch, latency_proxy and imapmail_bench*")
     ap.add_argument("--imapmail", action="append", default=[], metavar="LABEL=BINARY",
                     help="an imapmail_bench build to measure (repeatable)")
     ap.add_argument("--curl-messages", type=int, default=200,
@@ -230,7 +231,7 @@ def main():
     if args.rtt_ms > 0:
         port_file = curl_cfg + ".port"
         proxy = subprocess.Popen(
-            [sys.executable, os.path.join(here, "latency_proxy.py"), "--target-port",
+            [os.path.join(args.bin, "latency_proxy"), "--target-port",
              str(args.port), "--delay-ms", str(args.rtt_ms / 2), "--port-file", port_file,
              "--max-seconds", "7200"], stdout=subprocess.DEVNULL)
         deadline = time.time() + 10
@@ -241,7 +242,7 @@ def main():
         with open(port_file) as f:
             proxy_port = int(f.read())
         # One process per message costs several round trips each: fewer messages for curl.
-        configs.append(("loopback + %g ms RTT (latency_proxy.py)" % args.rtt_ms, proxy_port,
+        configs.append(("loopback + %g ms RTT (latency_proxy)" % args.rtt_ms, proxy_port,
                         tools_for(max(1, args.curl_messages // 4))))
 
     results = {"messages": n, "corpus_bytes": args.corpus_bytes, "runs": args.runs,
