@@ -23,7 +23,7 @@ pub const FIRST_BATCH: usize = 4;
 /// Largest number of messages in one FETCH.
 pub const MAX_BATCH: usize = 256;
 /// Byte budget of one batch (by RFC822.SIZE); a batch always holds at least one message.
-pub const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+pub const BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A message known from the listing: its UID and announced size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

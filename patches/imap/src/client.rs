@@ -714,14 +714,27 @@ impl<T: Read + Write> Session<T> {
         uid_set: impl AsRef<str>,
         query: impl AsRef<str>,
     ) -> Result<PendingFetch> {
-        if uid_set.as_ref().is_empty() {
+        self.send_fetch("UID FETCH", uid_set.as_ref(), query.as_ref())
+    }
+
+    /// As [`Session::uid_fetch_send`], for a [`Session::fetch`] by sequence numbers.
+    pub fn fetch_send(
+        &mut self,
+        sequence_set: impl AsRef<str>,
+        query: impl AsRef<str>,
+    ) -> Result<PendingFetch> {
+        self.send_fetch("FETCH", sequence_set.as_ref(), query.as_ref())
+    }
+
+    fn send_fetch(&mut self, synopsis: &'static str, set: &str, query: &str) -> Result<PendingFetch> {
+        if set.is_empty() {
             return Ok(PendingFetch { tag: None });
         }
-        let synopsis = "UID FETCH";
         let command = format!(
-            "UID FETCH {} {}",
-            validate_sequence_set(synopsis, "seq", uid_set.as_ref())?,
-            validate_str_noquote(synopsis, "query", query.as_ref())?
+            "{} {} {}",
+            synopsis,
+            validate_sequence_set(synopsis, "seq", set)?,
+            validate_str_noquote(synopsis, "query", query)?
         );
         self.conn.run_command(&command)?;
         Ok(PendingFetch {
@@ -729,7 +742,8 @@ impl<T: Read + Write> Session<T> {
         })
     }
 
-    /// Reads the answer of a command sent with [`Session::uid_fetch_send`]. Commands sent
+    /// Reads the answer of a command sent with [`Session::uid_fetch_send`] or
+    /// [`Session::fetch_send`]. Commands sent
     /// after it may still be waiting for their own answers.
     pub fn fetch_receive(&mut self, pending: PendingFetch) -> Result<Fetches> {
         let Some(tag) = pending.tag else {
@@ -3681,6 +3695,21 @@ a1 OK completed\r
             session.fetch_receive(first),
             Err(Error::TagMismatch(TagMismatch { expect: 1, actual: Ok(5) }))
         ));
+    }
+
+    #[test]
+    fn pipelined_fetch_by_sequence_numbers() {
+        let response = "* 1 FETCH (UID 7 RFC822.SIZE 3)\r\na1 OK done\r\n\
+                        * 2 FETCH (UID 9 RFC822.SIZE 4)\r\na2 OK done\r\n";
+        let mut session = mock_session!(MockStream::new(response.as_bytes().to_vec()));
+        let first = session.fetch_send("1", "(UID RFC822.SIZE)").unwrap();
+        let second = session.fetch_send("2:*", "(UID RFC822.SIZE)").unwrap();
+        assert_eq!(
+            session.stream.get_ref().written_buf,
+            b"a1 FETCH 1 (UID RFC822.SIZE)\r\na2 FETCH 2:* (UID RFC822.SIZE)\r\n".to_vec()
+        );
+        assert_eq!(session.fetch_receive(first).unwrap().get(0).and_then(|f| f.uid), Some(7));
+        assert_eq!(session.fetch_receive(second).unwrap().get(0).and_then(|f| f.uid), Some(9));
     }
 
     #[test]

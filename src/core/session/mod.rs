@@ -1,7 +1,7 @@
 //! An authenticated IMAP session: connecting securely, logging in, selecting a folder and
 //! reading messages.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::{Read, Write};
 
 use zeroize::Zeroizing;
@@ -80,8 +80,8 @@ struct Fetched {
     /// The batch it read, and its messages (or the failure).
     batch: Vec<Listed>,
     result: Result<Vec<Message>>,
-    /// The batch after it, asked for before this one was read.
-    in_flight: Option<InFlight>,
+    /// The batches after it, asked for before this one was read, in order.
+    in_flight: VecDeque<InFlight>,
     /// A failure after the batch was read (asking for the next one): reported after it.
     later: Option<Error>,
 }
@@ -91,8 +91,12 @@ pub struct Session {
     /// The connection; None only while a prefetch thread owns it.
     imap: Option<Imap>,
     prefetch: Option<Prefetch>,
-    /// A batch asked for, not read yet (only while the session holds the connection).
-    in_flight: Option<InFlight>,
+    /// Batches asked for, not read yet, in order (only while the session holds the
+    /// connection).
+    in_flight: VecDeque<InFlight>,
+    /// How many batches a read keeps asked for ahead of the one being read: enough to cover
+    /// the round trip (see [`pipeline_depth`]).
+    depth: usize,
     /// A second handle on the TCP socket, to cut the connection without going through TLS.
     socket: Socket,
     /// Where the protocol trace goes (shared with the transport).
@@ -204,7 +208,8 @@ impl Session {
         let mut session = Session {
             imap: Some(imap),
             prefetch: None,
-            in_flight: None,
+            in_flight: VecDeque::new(),
+            depth: 1,
             socket,
             trace: tracer,
             capabilities: HashSet::new(),
@@ -220,11 +225,14 @@ impl Session {
             reconnects_left: RECONNECTS,
             opts,
         };
-        // Capabilities may change after login (RFC 3501 7.2.1); ask again.
+        // Capabilities may change after login (RFC 3501 7.2.1); ask again. The time it takes
+        // is a round trip, which sets how far reads ask ahead.
+        let asked = std::time::Instant::now();
         session.capabilities = session.run(
             |imap| imap.capabilities().map(|c| capability_set(&c)),
             "CAPABILITY",
         )?;
+        session.depth = pipeline_depth(asked.elapsed());
         if !id_sent && session.has_capability("ID") {
             let _ = session.run(|imap| imap.run_command_and_check_ok(ID_COMMAND), "ID");
         }
@@ -332,7 +340,7 @@ impl Session {
                 self.join_prefetch();
                 continue;
             }
-            if self.in_flight.is_some() {
+            if !self.in_flight.is_empty() {
                 // Read the batch asked for on a library thread (asking for the next one first);
                 // without a thread, here.
                 self.start_prefetch();
@@ -388,7 +396,7 @@ impl Session {
         };
         self.reconnects_left -= 1;
         self.join_prefetch();
-        self.in_flight = None;
+        self.in_flight.clear();
         let mut opts = self.opts.clone();
         opts.folder = self.folder.clone();
         let Ok(mut fresh) = Session::open_traced(opts, &creds, self.trace.clone()) else {
@@ -513,11 +521,11 @@ impl Session {
         }
     }
 
-    /// Starts reading the next batch on a library thread: the batch already asked for, or else
-    /// the next one of the iteration. Unless pipelining is off, the thread asks for the batch
-    /// after it before reading it, so the server never waits for us between batches. Memory
-    /// stays bounded: one batch ready, one being read, one asked for (held by the server and
-    /// the socket buffers until it is read).
+    /// Starts reading the next batch on a library thread: the first batch already asked for,
+    /// or else the next one of the iteration. Unless pipelining is off, the thread first asks
+    /// for the batches after it, up to [`Session::depth`] ahead, so that the server never waits
+    /// for us between batches. Memory stays bounded: one batch ready, one being read, and at
+    /// most `depth` asked for (which a server running them concurrently may send early).
     fn start_prefetch(&mut self) {
         if self.prefetch.is_some() || self.broken.is_some() {
             return;
@@ -525,28 +533,34 @@ impl Session {
         let Some(iter) = self.iter.as_mut() else {
             return;
         };
-        if self.in_flight.is_none() && !iter.wants_prefetch() {
+        if self.in_flight.is_empty() && !iter.wants_prefetch() {
             return;
         }
         let Some(mut imap) = self.imap.take() else {
             return;
         };
-        let current = match self.in_flight.take() {
+        let mut queue = std::mem::take(&mut self.in_flight);
+        let current = match queue.pop_front() {
             Some(flight) => Ahead::Asked(flight),
             None => Ahead::ToAsk(iter.take_batch(), iter.opts),
         };
-        let next = if self.opts.pipelining && iter.wants_prefetch() {
-            Some((iter.take_batch(), iter.opts))
-        } else {
-            None
+        // \Seen marks need a moment with nothing outstanding (see fetch_ahead): one ahead.
+        let depth = match (self.opts.pipelining, iter.opts.mark_seen) {
+            (false, _) => 0,
+            (true, true) => 1,
+            (true, false) => self.depth,
         };
+        let mut next = Vec::new();
+        while queue.len() + next.len() < depth && iter.wants_prefetch() {
+            next.push((iter.take_batch(), iter.opts));
+        }
         let marks = iter.take_marks();
         let spawned = std::thread::Builder::new()
             .name("imapmail-prefetch".into())
             .stack_size(PREFETCH_STACK)
             .spawn(move || {
                 guard::mark_parser_stack();
-                let fetched = fetch_ahead(&mut imap, current, next, &marks);
+                let fetched = fetch_ahead(&mut imap, current, queue, next, &marks);
                 (imap, fetched)
             });
         match spawned {
@@ -603,26 +617,29 @@ impl Session {
     /// drops it when the iteration is gone).
     fn settle(&mut self) {
         self.join_prefetch();
-        let Some(flight) = self.in_flight.take() else {
-            return;
-        };
-        if self.broken.is_some() {
-            return;
-        }
-        let Some(imap) = self.imap.as_mut() else {
-            return;
-        };
-        let (batch, result) = guard::on_parser_stack(|| {
-            let (batch, result) = receive_flight(imap, flight);
-            Ok((batch, result))
-        })
-        .unwrap_or_else(|e| (Vec::new(), Err(e)));
-        let result = result.map_err(|e| e.context("UID FETCH"));
-        self.after_exchange(result.as_ref().err());
-        if let Some(iter) = self.iter.as_mut() {
-            match result {
-                Ok(messages) => iter.store_batch(&batch, messages),
-                Err(e) => iter.set_error(e),
+        while let Some(flight) = self.in_flight.pop_front() {
+            if self.broken.is_some() {
+                self.in_flight.clear();
+                return;
+            }
+            let Some(imap) = self.imap.as_mut() else {
+                self.in_flight.clear();
+                return;
+            };
+            let later = &mut self.in_flight;
+            let (batch, result) = guard::on_parser_stack(|| {
+                let (batch, result) = receive_flight(imap, flight);
+                let result = result.map(|m| route(m, &batch, later));
+                Ok((batch, result))
+            })
+            .unwrap_or_else(|e| (Vec::new(), Err(e)));
+            let result = result.map_err(|e| e.context("UID FETCH"));
+            self.after_exchange(result.as_ref().err());
+            if let Some(iter) = self.iter.as_mut() {
+                match result {
+                    Ok(messages) => iter.store_batch(&batch, messages),
+                    Err(e) => iter.set_error(e),
+                }
             }
         }
     }
@@ -635,17 +652,8 @@ impl Session {
     /// Lists the UIDs (and sizes) of the selected folder, ascending, filtered by the options.
     fn list(&mut self, opts: &ReadOptions) -> Result<Vec<Listed>> {
         let opts = *opts;
-        let result = self.run(
-            |imap| {
-                imap.uid_fetch("1:*", reader::LIST_QUERY).map(|fetches| {
-                    fetches
-                        .iter()
-                        .filter_map(|f| reader::listed_from_fetch(f, &opts))
-                        .collect::<Vec<_>>()
-                })
-            },
-            "UID FETCH 1:*",
-        );
+        let exists = self.exists;
+        let result = self.run(|imap| list_folder(imap, exists, &opts), "listing (FETCH)");
         let mut listed = match result {
             Ok(l) => l,
             // Some servers answer BAD/NO to "1:*" on an empty folder.
@@ -744,6 +752,51 @@ fn fetch_messages(imap: &mut Imap, set: &str, opts: ReadOptions) -> Result<Vec<M
         .map_err(Error::from_imap)
 }
 
+/// Messages listed per FETCH command. imap-proto holds about 2 KB per parsed FETCH response
+/// (its attribute type is large), so listing 100,000 messages in one answer would cost 200 MB;
+/// in chunks, the listing costs a few MB at any folder size.
+pub(crate) const LIST_CHUNK: u32 = 2000;
+
+/// UID, flags and size of every message of the selected folder (`exists` messages as last
+/// reported). Up to [`LIST_CHUNK`] messages: one `UID FETCH 1:*`. More: FETCH by sequence
+/// ranges, each asked for before the one before it is read (pipelining); sequence numbers
+/// cannot shift during a run of FETCH commands (a server may not send EXPUNGE while answering
+/// FETCH, RFC 3501 7.4.1), and the last range is open (`n:*`) for messages that arrived since.
+fn list_folder(imap: &mut Imap, exists: u32, opts: &ReadOptions) -> imap::Result<Vec<Listed>> {
+    let keep = |fetches: imap::types::Fetches, out: &mut Vec<Listed>| {
+        out.extend(
+            fetches
+                .iter()
+                .filter_map(|f| reader::listed_from_fetch(f, opts)),
+        );
+    };
+    let mut out = Vec::new();
+    if exists <= LIST_CHUNK {
+        keep(imap.uid_fetch("1:*", reader::LIST_QUERY)?, &mut out);
+        return Ok(out);
+    }
+    out.reserve(exists as usize);
+    let mut ranges = (1..=exists).step_by(LIST_CHUNK as usize).map(|first| {
+        let last = first.saturating_add(LIST_CHUNK - 1);
+        if last >= exists {
+            format!("{first}:*")
+        } else {
+            format!("{first}:{last}")
+        }
+    });
+    let mut pending = match ranges.next() {
+        Some(range) => imap.fetch_send(range, reader::LIST_QUERY)?,
+        None => return Ok(out),
+    };
+    for range in ranges {
+        let next = imap.fetch_send(range, reader::LIST_QUERY)?;
+        keep(imap.fetch_receive(pending)?, &mut out);
+        pending = next;
+    }
+    keep(imap.fetch_receive(pending)?, &mut out);
+    Ok(out)
+}
+
 /// The batch a prefetch thread reads: one already asked for, or one it asks for itself.
 enum Ahead {
     Asked(InFlight),
@@ -779,17 +832,18 @@ fn receive_flight(imap: &mut Imap, flight: InFlight) -> (Vec<Listed>, Result<Vec
     (batch, result)
 }
 
-/// Keeps the messages of `batch`; those of the batch in flight after it go there (the server
+/// Keeps the messages of `batch`; those of a batch in flight after it go there (the server
 /// interleaved the answers), anything else (a flag update of another message) is dropped.
-fn route(messages: Vec<Message>, batch: &[Listed], next: Option<&mut InFlight>) -> Vec<Message> {
-    let in_batch = |m: &Message| batch.binary_search_by_key(&m.uid(), |l| l.uid).is_ok();
-    let (mine, others): (Vec<Message>, Vec<Message>) = messages.into_iter().partition(in_batch);
-    if let Some(next) = next {
-        next.early.extend(
-            others
-                .into_iter()
-                .filter(|m| next.batch.binary_search_by_key(&m.uid(), |l| l.uid).is_ok()),
-        );
+fn route(messages: Vec<Message>, batch: &[Listed], later: &mut VecDeque<InFlight>) -> Vec<Message> {
+    let holds =
+        |batch: &[Listed], m: &Message| batch.binary_search_by_key(&m.uid(), |l| l.uid).is_ok();
+    let mut mine = Vec::with_capacity(messages.len());
+    for m in messages {
+        if holds(batch, &m) {
+            mine.push(m);
+        } else if let Some(flight) = later.iter_mut().find(|f| holds(&f.batch, &m)) {
+            flight.early.push(m);
+        }
     }
     mine
 }
@@ -810,62 +864,66 @@ fn receive_messages(
         .map_err(Error::from_imap)
 }
 
-/// The work of a prefetch thread: reads `current` and asks for `next` before that (pipelining).
-/// \Seen marks are sent when no fetch is outstanding: first when nothing was asked for yet,
-/// otherwise right after `current` was read (then `next` is asked for after them).
+/// The work of a prefetch thread: asks for the batches `next` (after those already in
+/// `queue`), then reads `current` (pipelining). \Seen marks are sent when no fetch is
+/// outstanding: first when nothing was asked for yet, otherwise right after `current` was read
+/// (the caller then keeps `queue` empty), and `next` is asked for after them.
 fn fetch_ahead(
     imap: &mut Imap,
     current: Ahead,
-    next: Option<(Vec<Listed>, ReadOptions)>,
+    mut queue: VecDeque<InFlight>,
+    next: Vec<(Vec<Listed>, ReadOptions)>,
     marks: &[u32],
 ) -> Fetched {
-    let fail = |batch: Vec<Listed>, e: Error| Fetched {
-        batch,
-        result: Err(e),
-        in_flight: None,
-        later: None,
-    };
     let mut marks_sent = marks.is_empty();
     let current = match current {
         Ahead::Asked(flight) => flight,
         Ahead::ToAsk(batch, opts) => {
-            if let Err(e) = mark_seen(imap, marks) {
-                return fail(batch, e.context("UID STORE \\Seen"));
-            }
-            marks_sent = true;
-            match ask(imap, batch.clone(), opts) {
-                Ok(flight) => flight,
-                Err(e) => return fail(batch, e),
-            }
-        }
-    };
-    let mut next = next;
-    let mut in_flight = None;
-    let mut later = None;
-    if marks_sent {
-        if let Some((batch, opts)) = next.take() {
-            match ask(imap, batch, opts) {
-                Ok(flight) => in_flight = Some(flight),
-                Err(e) => later = Some(e.context("UID FETCH")),
-            }
-        }
-    }
-    let (batch, result) = receive_flight(imap, current);
-    let result = result.map(|messages| route(messages, &batch, in_flight.as_mut()));
-    if result.is_ok() && !marks_sent {
-        match mark_seen(imap, marks) {
-            Ok(()) => {
-                if let Some((batch, opts)) = next.take() {
-                    match ask(imap, batch, opts) {
-                        Ok(flight) => in_flight = Some(flight),
-                        Err(e) => later = Some(e.context("UID FETCH")),
+            let asked = mark_seen(imap, marks)
+                .map_err(|e| e.context("UID STORE \\Seen"))
+                .and_then(|()| ask(imap, batch.clone(), opts));
+            match asked {
+                Ok(flight) => {
+                    marks_sent = true;
+                    flight
+                }
+                Err(e) => {
+                    return Fetched {
+                        batch,
+                        result: Err(e),
+                        in_flight: queue,
+                        later: None,
                     }
                 }
             }
+        }
+    };
+    let mut later = None;
+    let mut next = next.into_iter();
+    let mut ask_next =
+        |imap: &mut Imap, queue: &mut VecDeque<InFlight>, later: &mut Option<Error>| {
+            for (batch, opts) in next.by_ref() {
+                match ask(imap, batch, opts) {
+                    Ok(flight) => queue.push_back(flight),
+                    Err(e) => {
+                        *later = Some(e.context("UID FETCH"));
+                        break;
+                    }
+                }
+            }
+        };
+    if marks_sent {
+        ask_next(imap, &mut queue, &mut later);
+    }
+    let (batch, result) = receive_flight(imap, current);
+    let result = result.map(|messages| route(messages, &batch, &mut queue));
+    if result.is_ok() && !marks_sent {
+        match mark_seen(imap, marks) {
+            Ok(()) => ask_next(imap, &mut queue, &mut later),
             Err(e) => later = Some(e.context("UID STORE \\Seen")),
         }
     }
-    if later.is_none() && next.is_some() {
+    if later.is_none() && next.len() > 0 {
         // Not asked for (the batch before failed): the iteration ends with that failure, so
         // these messages are not silently skipped.
         later = Some(Error::Internal("the batch before failed".into()));
@@ -873,9 +931,16 @@ fn fetch_ahead(
     Fetched {
         batch,
         result,
-        in_flight,
+        in_flight: queue,
         later,
     }
+}
+
+/// Batches a read keeps asked for ahead, for a measured round trip: one on a LAN or loopback,
+/// up to four (16 MB of 4 MB batches) on a slow link, enough for about 800 MB/s at 20 ms.
+fn pipeline_depth(round_trip: std::time::Duration) -> usize {
+    let ms = round_trip.as_millis() as usize;
+    (1 + ms / 4).min(4)
 }
 
 fn not_found_if_missing(e: Error) -> Error {
