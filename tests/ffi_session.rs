@@ -216,6 +216,27 @@ fn reads_200_messages_in_uid_order() {
 }
 
 #[test]
+fn a_folder_larger_than_one_listing_chunk_is_read_whole() {
+    // More than 2,000 messages: the listing goes in pipelined chunks by sequence number
+    // ("1:2000", "2001:4000", "4001:*"), and the reads ask several batches ahead.
+    let n = 4321;
+    let user = user_with_generated(n, |i| i % 7 == 0);
+    let s = open(&user);
+    let got = read_all(s, EMAIL_READ_HEADERS);
+    assert_eq!(got.len(), n);
+    for (i, (uid, subject, _)) in got.iter().enumerate() {
+        assert_eq!(*subject, format!("Message {:04}", i + 1));
+        if i > 0 {
+            assert!(*uid > got[i - 1].0, "UIDs not ascending at {i}");
+        }
+    }
+    let unread = read_all(s, EMAIL_READ_UNREAD | EMAIL_READ_HEADERS);
+    assert_eq!(unread.len(), n - n / 7);
+    assert!(unread.iter().all(|(_, _, f)| f & EMAIL_FLAG_SEEN == 0));
+    assert_eq!(email_close_session(s), EMAIL_OK);
+}
+
+#[test]
 fn unread_only_and_headers_only() {
     let user = user_with_generated(30, |i| i % 2 == 0);
     let s = open(&user);
