@@ -9,6 +9,9 @@
 //! their C exports over TCP (there without NUL, which a C string cannot hold).
 
 use std::ffi::CString;
+
+#[path = "client/mod.rs"]
+mod client;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -507,6 +510,47 @@ fn check_core(
     )
 }
 
+/// The verdict on what a call with a hostile value sent: either it was refused (`refused`)
+/// and nothing was sent, or the commands sent decode, one of them carries `want` as one
+/// argument, and every command's tag is the client's (nothing smuggled).
+fn assert_refused_or_sent_whole(
+    label: &str,
+    refused: bool,
+    may_refuse: bool,
+    sent: &[u8],
+    want: &[u8],
+) {
+    if refused {
+        assert!(may_refuse, "{label}: rejected");
+        assert!(
+            sent.is_empty(),
+            "{label}: rejected but sent {:?}",
+            String::from_utf8_lossy(sent)
+        );
+        return;
+    }
+    let cmds = decode_commands(sent).unwrap_or_else(|e| {
+        panic!(
+            "{label}: malformed ({e}): {:?}",
+            String::from_utf8_lossy(sent)
+        )
+    });
+    assert!(
+        cmds.iter()
+            .any(|args| args.iter().skip(2).any(|a| a == want)),
+        "{label}: {:?} not sent as one string in {:?}",
+        String::from_utf8_lossy(want),
+        String::from_utf8_lossy(sent)
+    );
+    for args in &cmds {
+        let tag = String::from_utf8_lossy(&args[0]);
+        assert!(
+            tag.starts_with('a') && tag[1..].chars().all(|c| c.is_ascii_digit()),
+            "{label}: command {args:?}"
+        );
+    }
+}
+
 /// As [`check_core`]; the values named in `accept` must be sent (not rejected).
 fn check_core_accepting(
     what: &str,
@@ -519,41 +563,12 @@ fn check_core_accepting(
         let before = server.written().len();
         let r = op(&mut s, v);
         let sent = server.written()[before..].to_vec();
-        match r {
-            Err(Error::Argument(m)) => {
-                assert!(!accept.contains(name), "{what} {name}: rejected ({m})");
-                assert!(
-                    sent.is_empty(),
-                    "{what} {name}: rejected but sent {:?}",
-                    String::from_utf8_lossy(&sent)
-                );
-            }
-            _ => {
-                assert!(!v.contains('\0'), "{what} {name}: NUL accepted");
-                let cmds = decode_commands(&sent).unwrap_or_else(|e| {
-                    panic!(
-                        "{what} {name}: malformed ({e}): {:?}",
-                        String::from_utf8_lossy(&sent)
-                    )
-                });
-                let want = expect(v);
-                assert!(
-                    cmds.iter()
-                        .any(|args| args.iter().skip(2).any(|a| *a == want)),
-                    "{what} {name}: {:?} not sent as one string in {:?}",
-                    String::from_utf8_lossy(&want),
-                    String::from_utf8_lossy(&sent)
-                );
-                // No command was smuggled: every command's tag is the client's.
-                for args in &cmds {
-                    let tag = String::from_utf8_lossy(&args[0]);
-                    assert!(
-                        tag.starts_with('a') && tag[1..].chars().all(|c| c.is_ascii_digit()),
-                        "{what} {name}: command {args:?}"
-                    );
-                }
-            }
+        let refused = matches!(r, Err(Error::Argument(_)));
+        if !refused {
+            assert!(!v.contains('\0'), "{what} {name}: NUL accepted");
         }
+        let label = format!("{what} {name}");
+        assert_refused_or_sent_whole(&label, refused, !accept.contains(name), &sent, &expect(v));
         s.close();
     }
 }
@@ -723,57 +738,14 @@ fn check_c(
 ) {
     for (name, v) in VALUES.iter().filter(|(_, v)| !v.contains('\0')) {
         let (port, server) = auto_server_on_tcp();
-        let (h, u, p) = (
-            CString::new("127.0.0.1").unwrap(),
-            CString::new("joe").unwrap(),
-            CString::new("pw").unwrap(),
-        );
-        let o = CString::new("timeout_ms=3000").unwrap();
-        let s = unsafe {
-            email_start_session_ex(
-                h.as_ptr(),
-                port,
-                u.as_ptr(),
-                p.as_ptr(),
-                EMAIL_SECURITY_NONE,
-                o.as_ptr(),
-            )
-        };
-        assert!(!s.is_null(), "{what}: no session");
+        let s = client::start_plain(port, "");
         let before = server.written().len();
         let value = CString::new(*v).unwrap();
         let rc = op(s, &value);
         let sent = server.written()[before..].to_vec();
-        if rc == EMAIL_ERR_ARGUMENT {
-            assert!(!accept.contains(name), "{what} {name}: rejected");
-            assert!(
-                sent.is_empty(),
-                "{what} {name}: rejected but sent {:?}",
-                String::from_utf8_lossy(&sent)
-            );
-        } else {
-            let cmds = decode_commands(&sent).unwrap_or_else(|e| {
-                panic!(
-                    "{what} {name}: malformed ({e}): {:?}",
-                    String::from_utf8_lossy(&sent)
-                )
-            });
-            let want = expect(v);
-            assert!(
-                cmds.iter()
-                    .any(|args| args.iter().skip(2).any(|a| *a == want)),
-                "{what} {name} (status {rc}): {:?} not sent as one string in {:?}",
-                String::from_utf8_lossy(&want),
-                String::from_utf8_lossy(&sent)
-            );
-            for args in &cmds {
-                let tag = String::from_utf8_lossy(&args[0]);
-                assert!(
-                    tag.starts_with('a') && tag[1..].chars().all(|c| c.is_ascii_digit()),
-                    "{what} {name}: command {args:?}"
-                );
-            }
-        }
+        let label = format!("{what} {name} (status {rc})");
+        let refused = rc == EMAIL_ERR_ARGUMENT;
+        assert_refused_or_sent_whole(&label, refused, !accept.contains(name), &sent, &expect(v));
         assert_eq!(email_close_session(s), EMAIL_OK);
     }
 }

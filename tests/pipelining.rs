@@ -4,10 +4,11 @@
 //! command arrived before the first was answered, and how the client copes with answers a
 //! concurrent server (Dovecot) interleaves or completes out of order.
 
+#[path = "client/mod.rs"]
+mod client;
 #[path = "hostile/server.rs"]
 mod server;
 
-use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 use std::sync::{Arc, Mutex};
 
@@ -16,56 +17,11 @@ use imapmail::ffi::list::*;
 use imapmail::ffi::message::*;
 use imapmail::ffi::session::*;
 
+use client::{numbered, read_subjects, start_plain, text};
 use server::{fetch_line, greet_and_serve, is_body_fetch, mail, uid_set, Conn, Hook, Mail, Server};
-
-fn text(p: *const c_char) -> String {
-    if p.is_null() {
-        String::new()
-    } else {
-        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-    }
-}
 
 fn mails(n: u32) -> Vec<Mail> {
     (1..=n).map(|i| mail(i, &format!("Message {i}"))).collect()
-}
-
-fn start(port: u16, options: &str) -> *mut EmailSession {
-    let (h, u, p) = (
-        CString::new("127.0.0.1").unwrap(),
-        CString::new("joe").unwrap(),
-        CString::new("secret").unwrap(),
-    );
-    let o = CString::new(format!("timeout_ms=5000;{options}")).unwrap();
-    let s = unsafe {
-        email_start_session_ex(
-            h.as_ptr(),
-            port,
-            u.as_ptr(),
-            p.as_ptr(),
-            EMAIL_SECURITY_NONE,
-            o.as_ptr(),
-        )
-    };
-    assert!(!s.is_null(), "{}", text(email_last_error_message()));
-    s
-}
-
-/// Reads the folder with read_first/read_next: (status that ended it, subjects in order).
-fn read_all(s: *mut EmailSession, flags: u32) -> (i32, Vec<String>) {
-    let mut got = Vec::new();
-    let mut m: *mut EmailMessage = ptr::null_mut();
-    let mut rc = unsafe { email_read_first(s, flags, &mut m) };
-    while rc == EMAIL_OK {
-        got.push(text(email_message_subject(m)));
-        email_message_free(m);
-        rc = unsafe { email_read_next(s, &mut m) };
-    }
-    (rc, got)
-}
-
-fn numbered(n: u32) -> Vec<String> {
-    (1..=n).map(|i| format!("Message {i}")).collect()
 }
 
 /// The FETCH lines for the UIDs a command asks for.
@@ -141,8 +97,8 @@ fn concurrent_server(all: Vec<Mail>, wait_ms: u64, seen: Arc<Mutex<Seen>>) -> Se
 fn the_next_batch_is_asked_for_before_the_current_one_is_read() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let server = concurrent_server(mails(40), 3000, Arc::clone(&seen));
-    let s = start(server.port, "");
-    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    let s = start_plain(server.port, "");
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     // Interleaved answers and an out-of-order completion: every message, once, in UID order.
     assert_eq!(got, numbered(40));
@@ -156,8 +112,8 @@ fn the_next_batch_is_asked_for_before_the_current_one_is_read() {
 fn pipelining_can_be_turned_off() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let server = concurrent_server(mails(20), 500, Arc::clone(&seen));
-    let s = start(server.port, "pipelining=0");
-    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    let s = start_plain(server.port, "pipelining=0");
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     assert_eq!(got, numbered(20));
     assert_eq!(email_close_session(s), EMAIL_OK);
@@ -184,8 +140,8 @@ fn a_batch_refused_while_the_next_is_in_flight_leaves_the_session_usable() {
             Hook::Default
         });
     });
-    let s = start(server.port, "");
-    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    let s = start_plain(server.port, "");
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(
         rc,
         EMAIL_ERR_SERVER,
@@ -213,7 +169,7 @@ fn a_new_iteration_while_a_batch_is_in_flight_starts_clean() {
         let mails = mails(30);
         greet_and_serve(c, &mails, |_, _, _, _| Hook::Default);
     });
-    let s = start(server.port, "");
+    let s = start_plain(server.port, "");
     for _ in 0..3 {
         let mut m: *mut EmailMessage = ptr::null_mut();
         assert_eq!(
@@ -225,7 +181,7 @@ fn a_new_iteration_while_a_batch_is_in_flight_starts_clean() {
         assert_eq!(text(email_message_subject(m)), "Message 2");
         email_message_free(m);
     }
-    let (rc, got) = read_all(s, EMAIL_READ_HEADERS);
+    let (rc, got) = read_subjects(s, EMAIL_READ_HEADERS);
     assert_eq!(rc, EMAIL_OUT);
     assert_eq!(got, numbered(30));
     assert_eq!(email_close_session(s), EMAIL_OK);

@@ -3,10 +3,11 @@
 //! handed out twice. Scripted servers (tests/hostile/server.rs) drop the first connection in
 //! the middle of a batch.
 
+#[path = "client/mod.rs"]
+mod client;
 #[path = "hostile/server.rs"]
 mod server;
 
-use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 use std::sync::{Arc, Mutex};
 
@@ -15,55 +16,11 @@ use imapmail::ffi::list::*;
 use imapmail::ffi::message::*;
 use imapmail::ffi::session::*;
 
+use client::{numbered, read_subjects, start_plain, text};
 use server::{greet_and_serve, is_body_fetch, mail, Conn, Hook, Mail, Server};
-
-fn text(p: *const c_char) -> String {
-    if p.is_null() {
-        String::new()
-    } else {
-        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-    }
-}
 
 fn mails(n: u32) -> Vec<Mail> {
     (1..=n).map(|i| mail(i, &format!("Message {i}"))).collect()
-}
-
-fn numbered(n: u32) -> Vec<String> {
-    (1..=n).map(|i| format!("Message {i}")).collect()
-}
-
-fn start(port: u16, options: &str) -> *mut EmailSession {
-    let (h, u, p) = (
-        CString::new("127.0.0.1").unwrap(),
-        CString::new("joe").unwrap(),
-        CString::new("secret").unwrap(),
-    );
-    let o = CString::new(format!("timeout_ms=3000;{options}")).unwrap();
-    let s = unsafe {
-        email_start_session_ex(
-            h.as_ptr(),
-            port,
-            u.as_ptr(),
-            p.as_ptr(),
-            EMAIL_SECURITY_NONE,
-            o.as_ptr(),
-        )
-    };
-    assert!(!s.is_null(), "{}", text(email_last_error_message()));
-    s
-}
-
-fn read_all(s: *mut EmailSession, flags: u32) -> (i32, Vec<String>) {
-    let mut got = Vec::new();
-    let mut m: *mut EmailMessage = ptr::null_mut();
-    let mut rc = unsafe { email_read_first(s, flags, &mut m) };
-    while rc == EMAIL_OK {
-        got.push(text(email_message_subject(m)));
-        email_message_free(m);
-        rc = unsafe { email_read_next(s, &mut m) };
-    }
-    (rc, got)
 }
 
 /// Connection `i` (0-based) of `drops` first ones: serves normally until its `at`-th body fetch,
@@ -118,8 +75,8 @@ fn flaky_server(
 #[test]
 fn a_read_goes_on_after_the_connection_is_lost() {
     let (server, logins) = flaky_server(mails(40), 1, 3, None);
-    let s = start(server.port, "reconnect=1");
-    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    let s = start_plain(server.port, "reconnect=1");
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     assert_eq!(got, numbered(40));
     assert_eq!(*logins.lock().unwrap(), 2);
@@ -129,7 +86,7 @@ fn a_read_goes_on_after_the_connection_is_lost() {
 #[test]
 fn get_all_goes_on_after_the_connection_is_lost_twice() {
     let (server, logins) = flaky_server(mails(40), 2, 2, None);
-    let s = start(server.port, "reconnect=1");
+    let s = start_plain(server.port, "reconnect=1");
     let mut list: *mut EmailList = ptr::null_mut();
     assert_eq!(
         unsafe { email_get_all(s, EMAIL_READ_ALL, &mut list) },
@@ -149,8 +106,8 @@ fn get_all_goes_on_after_the_connection_is_lost_twice() {
 #[test]
 fn without_the_option_a_lost_connection_ends_the_read() {
     let (server, logins) = flaky_server(mails(40), 1, 3, None);
-    let s = start(server.port, "");
-    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    let s = start_plain(server.port, "");
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(
         rc,
         EMAIL_ERR_DISCONNECTED,
@@ -167,8 +124,8 @@ fn without_the_option_a_lost_connection_ends_the_read() {
 #[test]
 fn a_changed_uidvalidity_stops_the_resumed_read() {
     let (server, logins) = flaky_server(mails(40), 1, 3, Some(8));
-    let s = start(server.port, "reconnect=1");
-    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    let s = start_plain(server.port, "reconnect=1");
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(rc, EMAIL_ERR_DISCONNECTED);
     let msg = text(email_session_error_message(s));
     assert!(msg.contains("UIDVALIDITY"), "{msg}");
@@ -182,8 +139,8 @@ fn a_changed_uidvalidity_stops_the_resumed_read() {
 fn a_server_that_keeps_dropping_is_given_up_on() {
     // Every connection drops at its first body fetch: 1 + 3 connections, then DISCONNECTED.
     let (server, logins) = flaky_server(mails(40), 5, 1, None);
-    let s = start(server.port, "reconnect=1");
-    let (rc, got) = read_all(s, EMAIL_READ_ALL);
+    let s = start_plain(server.port, "reconnect=1");
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(
         rc,
         EMAIL_ERR_DISCONNECTED,

@@ -743,13 +743,16 @@ fn mark_seen(imap: &mut Imap, uids: &[u32]) -> Result<()> {
 /// Fetches the messages of a UID set with the read options.
 fn fetch_messages(imap: &mut Imap, set: &str, opts: ReadOptions) -> Result<Vec<Message>> {
     imap.uid_fetch(set, reader::fetch_query(&opts))
-        .map(|fetches| {
-            fetches
-                .iter()
-                .filter_map(|f| reader::message_from_fetch(f, &opts))
-                .collect::<Vec<_>>()
-        })
+        .map(|fetches| messages_of(&fetches, &opts))
         .map_err(Error::from_imap)
+}
+
+/// The messages of a FETCH answer.
+fn messages_of(fetches: &imap::types::Fetches, opts: &ReadOptions) -> Vec<Message> {
+    fetches
+        .iter()
+        .filter_map(|f| reader::message_from_fetch(f, opts))
+        .collect()
 }
 
 /// Messages listed per FETCH command. imap-proto holds about 2 KB per parsed FETCH response
@@ -855,12 +858,7 @@ fn receive_messages(
     opts: ReadOptions,
 ) -> Result<Vec<Message>> {
     imap.fetch_receive(pending)
-        .map(|fetches| {
-            fetches
-                .iter()
-                .filter_map(|f| reader::message_from_fetch(f, &opts))
-                .collect::<Vec<_>>()
-        })
+        .map(|fetches| messages_of(&fetches, &opts))
         .map_err(Error::from_imap)
 }
 
