@@ -204,8 +204,11 @@ def main():
             for spec in args.imapmail:
                 label, binary = spec.split("=", 1)
                 for mode, kind, what in (("read", "full", "read_first/next, full"),
-                                         ("getall", "full", "get_all, full"),
-                                         ("headers", "headers", "READ_HEADERS")):
+                                         ("getall", "full", "get_all, full + touch all"),
+                                         ("getall-held", "full", "get_all, full, as held"),
+                                         ("headers", "headers", "READ_HEADERS"),
+                                         ("getall-headers", "headers",
+                                          "get_all, READ_HEADERS")):
                     tools.append(Tool("imapmail%s: %s" % (label and " " + label, what), kind,
                                       [binary, "127.0.0.1", "{port}", args.user, mode, str(n)],
                                       True, strict_count=True))
