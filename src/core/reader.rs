@@ -22,6 +22,9 @@ pub struct ReadOptions {
 pub const FIRST_BATCH: usize = 4;
 /// Largest number of messages in one FETCH.
 pub const MAX_BATCH: usize = 256;
+/// Largest number of messages in one FETCH of headers only: a header block is a few KB, so
+/// a batch stays within a few MB, and a listing needs few round trips.
+pub const MAX_HEADER_BATCH: usize = 1000;
 /// Byte budget of one batch (by RFC822.SIZE); a batch always holds at least one message.
 pub const BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -96,7 +99,7 @@ impl ReadIter {
     /// True when a batch should be fetched ahead now: more is pending, no error is waiting,
     /// and what is ready is at most one batch (so memory stays bounded).
     pub fn wants_prefetch(&self) -> bool {
-        !self.pending.is_empty() && self.error.is_none() && self.ready.len() <= MAX_BATCH
+        !self.pending.is_empty() && self.error.is_none() && self.ready.len() <= self.max_batch()
     }
 
     /// True when the failure of a batch fetched ahead waits to be reported.
@@ -145,6 +148,15 @@ impl ReadIter {
         self.ready.is_empty() && self.pending.is_empty() && self.error.is_none()
     }
 
+    /// Largest number of messages in one batch.
+    fn max_batch(&self) -> usize {
+        if self.opts.headers_only {
+            MAX_HEADER_BATCH
+        } else {
+            MAX_BATCH
+        }
+    }
+
     /// Takes the next batch to fetch: it grows geometrically up to [`MAX_BATCH`] messages and
     /// stays within [`BATCH_BYTES`] (but always holds one message).
     pub fn take_batch(&mut self) -> Vec<Listed> {
@@ -160,7 +172,7 @@ impl ReadIter {
             bytes += next.size;
             batch.extend(self.pending.pop_front());
         }
-        self.next_batch = (self.next_batch * 2).min(MAX_BATCH);
+        self.next_batch = (self.next_batch * 2).min(self.max_batch());
         batch
     }
 
