@@ -186,3 +186,100 @@ fn a_new_iteration_while_a_batch_is_in_flight_starts_clean() {
     assert_eq!(got, numbered(30));
     assert_eq!(email_close_session(s), EMAIL_OK);
 }
+
+/// A server that runs pipelined fetches "concurrently": it collects every body fetch that
+/// arrives within 30 ms, sends all their data, then their completions in a shuffled order. Its
+/// CAPABILITY answers take 25 ms, so the client measures a slow link and asks several batches
+/// ahead. Records the most fetches it had outstanding at once.
+fn shuffling_server(all: Vec<Mail>, seed: u64, most: Arc<Mutex<usize>>) -> Server {
+    Server::start(false, move |c: &mut Conn| {
+        let mails = all.clone();
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        greet_and_serve(c, &mails, |c, tag, cmd, _| {
+            if cmd.eq_ignore_ascii_case("CAPABILITY") {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+                return Hook::Default;
+            }
+            if !is_body_fetch(cmd) {
+                return Hook::Default;
+            }
+            let mut pending = vec![(tag.to_string(), cmd.to_string())];
+            let mut other = None;
+            c.set_read_timeout(Some(30));
+            while let Some((t, next)) = c.command() {
+                if is_body_fetch(&next) {
+                    pending.push((t, next));
+                } else {
+                    other = Some((t, next));
+                    break;
+                }
+            }
+            c.set_read_timeout(Some(10_000));
+            {
+                let mut m = most.lock().unwrap();
+                *m = (*m).max(pending.len());
+            }
+            let mut out = Vec::new();
+            for (_, cmd) in &pending {
+                let headers = cmd.to_ascii_uppercase().contains("BODY.PEEK[HEADER]");
+                out.extend(lines_for(cmd, &all, headers));
+            }
+            // Completions in a random order (Fisher-Yates with xorshift).
+            let mut order: Vec<usize> = (0..pending.len()).collect();
+            for i in (1..order.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                order.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            for i in order {
+                out.extend(format!("{} OK FETCH done\r\n", pending[i].0).into_bytes());
+            }
+            if !c.send_big(&out) {
+                return Hook::Stop;
+            }
+            match other {
+                Some((t, cmd)) if !server::default_answer(c, server::CAPS, &all, &t, &cmd) => {
+                    Hook::Stop
+                }
+                _ => Hook::Handled,
+            }
+        });
+    })
+}
+
+#[test]
+fn shuffled_completions_of_many_batches_in_flight_lose_nothing() {
+    for seed in 1..=4u64 {
+        let most = Arc::new(Mutex::new(0));
+        let server = shuffling_server(mails(700), seed, Arc::clone(&most));
+        let s = start_plain(server.port, "");
+        let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
+        assert_eq!(
+            rc,
+            EMAIL_OUT,
+            "seed {seed}: {}",
+            text(email_session_error_message(s))
+        );
+        assert_eq!(got, numbered(700), "seed {seed}");
+        let (rc, got) = read_subjects(s, EMAIL_READ_HEADERS);
+        assert_eq!(
+            rc,
+            EMAIL_OUT,
+            "seed {seed}: {}",
+            text(email_session_error_message(s))
+        );
+        assert_eq!(got, numbered(700), "seed {seed}");
+        let mut list: *mut EmailList = ptr::null_mut();
+        assert_eq!(
+            unsafe { email_get_all(s, EMAIL_READ_ALL, &mut list) },
+            EMAIL_OK
+        );
+        assert_eq!(email_list_count(list), 700);
+        email_list_free(list);
+        assert_eq!(email_close_session(s), EMAIL_OK);
+        // The client measured a slow link and kept several batches asked for.
+        let most = *most.lock().unwrap();
+        assert!(most >= 3, "seed {seed}: at most {most} fetches outstanding");
+    }
+}
