@@ -859,8 +859,10 @@ const char *email_session_error_message(const EmailSession *s);
  * Starts reading the selected folder in ascending UID order and gives its first message.
  *
  * `read_flags`: `EMAIL_READ_ALL` (0) or a combination of `EMAIL_READ_UNREAD`,
- * `EMAIL_READ_HEADERS`, `EMAIL_READ_MARK_SEEN`. Messages are fetched ahead in batches, so
- * `email_read_next` rarely waits for the network.
+ * `EMAIL_READ_HEADERS`, `EMAIL_READ_MARK_SEEN`. Messages are fetched ahead in batches (up to
+ * 4 MB, or 1,000 header blocks), read on a library thread while the host works, with the next
+ * batches already asked for (option `pipelining`), so `email_read_next` rarely waits for the
+ * network and memory stays bounded whatever the folder's size.
  *
  * Returns `EMAIL_OK` with `*out` set to a new message (free it with `email_message_free`; it
  * outlives the session), `EMAIL_OUT` with `*out = NULL` when there is no message, or an error
