@@ -283,3 +283,69 @@ fn shuffled_completions_of_many_batches_in_flight_lose_nothing() {
         assert!(most >= 3, "seed {seed}: at most {most} fetches outstanding");
     }
 }
+
+/// The listing answer lines for sequence numbers `a:b` (or `a:*`) of `mailbox`.
+fn listing_by_sequence(cmd: &str, mailbox: &[Mail]) -> Vec<u8> {
+    let range = cmd.split(' ').nth(1).unwrap_or("");
+    let (a, b) = range.split_once(':').unwrap_or((range, range));
+    let first: usize = a.parse().unwrap_or(1);
+    let last: usize = if b == "*" {
+        mailbox.len()
+    } else {
+        b.parse().unwrap_or(0)
+    };
+    let mut out = Vec::new();
+    for seq in first..=last.min(mailbox.len()) {
+        let m = &mailbox[seq - 1];
+        out.extend(
+            format!(
+                "* {seq} FETCH (UID {} FLAGS () RFC822.SIZE {})\r\n",
+                m.uid,
+                m.raw.len()
+            )
+            .into_bytes(),
+        );
+    }
+    out
+}
+
+#[test]
+fn an_expunge_during_a_chunked_listing_skips_no_message() {
+    // 2,500 messages: listed in two chunks by sequence number. The server (against RFC 3501
+    // 7.4.1) expunges message 1 while answering the first chunk, which shifts the numbers of
+    // the second: the client notices and lists again in one answer.
+    let all = mails(2500);
+    let server = Server::start(false, move |c: &mut Conn| {
+        let mut mailbox = all.clone();
+        let mut expunged = false;
+        let greeting_mails = all.clone();
+        greet_and_serve(c, &greeting_mails, |c, tag, cmd, _| {
+            let upper = cmd.to_ascii_uppercase();
+            let mut out;
+            if upper.starts_with("FETCH ") {
+                out = listing_by_sequence(cmd, &mailbox);
+                if !expunged {
+                    expunged = true;
+                    mailbox.remove(0);
+                    out.extend_from_slice(b"* 1 EXPUNGE\r\n");
+                }
+            } else if upper.starts_with("UID FETCH 1:* (UID FLAGS RFC822.SIZE)") {
+                out = listing_by_sequence("FETCH 1:*", &mailbox);
+            } else if is_body_fetch(cmd) {
+                out = lines_for(cmd, &mailbox, upper.contains("BODY.PEEK[HEADER]"));
+            } else {
+                return Hook::Default;
+            }
+            out.extend(format!("{tag} OK FETCH done\r\n").into_bytes());
+            c.send_big(&out);
+            Hook::Handled
+        });
+    });
+    let s = start_plain(server.port, "");
+    let (rc, got) = read_subjects(s, EMAIL_READ_HEADERS);
+    assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
+    let want: Vec<String> = (2..=2500).map(|i| format!("Message {i}")).collect();
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+    assert_eq!(email_close_session(s), EMAIL_OK);
+}

@@ -120,6 +120,8 @@ pub struct Session {
     /// New connections a read iteration may still make before it fails for good; restored
     /// whenever a message is handed out.
     reconnects_left: u32,
+    /// EXPUNGE responses received so far.
+    expunges_seen: u64,
 }
 
 /// Connections in a row a read iteration tries after losing one (with `reconnect=1`).
@@ -223,6 +225,7 @@ impl Session {
             uid_validity: None,
             read_only: false,
             reconnects_left: RECONNECTS,
+            expunges_seen: 0,
             opts,
         };
         // Capabilities may change after login (RFC 3501 7.2.1); ask again. The time it takes
@@ -653,7 +656,17 @@ impl Session {
     fn list(&mut self, opts: &ReadOptions) -> Result<Vec<Listed>> {
         let opts = *opts;
         let exists = self.exists;
-        let result = self.run(|imap| list_folder(imap, exists, &opts), "listing (FETCH)");
+        let expunges = self.expunges_seen;
+        let mut result = self.run(|imap| list_folder(imap, exists, &opts), "listing (FETCH)");
+        if exists > LIST_CHUNK && self.expunges_seen != expunges && result.is_ok() {
+            // A server that reports an EXPUNGE while answering FETCH (RFC 3501 7.4.1 forbids
+            // it) shifts the sequence numbers between chunks: list again in one answer, so
+            // that no message is skipped.
+            result = self.run(
+                |imap| list_folder(imap, 0, &opts),
+                "listing (UID FETCH 1:*)",
+            );
+        }
         let mut listed = match result {
             Ok(l) => l,
             // Some servers answer BAD/NO to "1:*" on an empty folder.
@@ -712,7 +725,8 @@ impl Session {
                 match u {
                     imap::types::UnsolicitedResponse::Exists(n) => self.exists = n,
                     imap::types::UnsolicitedResponse::Expunge(_) => {
-                        self.exists = self.exists.saturating_sub(1)
+                        self.exists = self.exists.saturating_sub(1);
+                        self.expunges_seen += 1;
                     }
                     _ => {}
                 }
@@ -761,7 +775,7 @@ fn messages_of(fetches: &imap::types::Fetches, opts: &ReadOptions) -> Vec<Messag
 pub(crate) const LIST_CHUNK: u32 = 2000;
 
 /// UID, flags and size of every message of the selected folder (`exists` messages as last
-/// reported). Up to [`LIST_CHUNK`] messages: one `UID FETCH 1:*`. More: FETCH by sequence
+/// reported; 0 forces one answer). Up to [`LIST_CHUNK`] messages: one `UID FETCH 1:*`. More: FETCH by sequence
 /// ranges, each asked for before the one before it is read (pipelining); sequence numbers
 /// cannot shift during a run of FETCH commands (a server may not send EXPUNGE while answering
 /// FETCH, RFC 3501 7.4.1), and the last range is open (`n:*`) for messages that arrived since.
