@@ -402,81 +402,7 @@ load_env() {
     . "$1/env"
 }
 
-# IMAP work (first login, APPEND) is done by python's imaplib over the plain listener,
-# one connection for many messages. argv: PORT USER PASSWORD FOLDER then "S<path>" (seen) /
-# "U<path>" (unseen); FOLDER "" only logs in (Cyrus creates INBOX and the special-use folders).
-read -r -d '' APPEND_PY <<'PY' || true
-import email.utils, imaplib, sys, time
-
-def die(msg):
-    sys.stderr.write("cyrus.sh: error: %s\n" % msg)
-    sys.exit(1)
-
-def mutf7(name):
-    import base64
-    out, buf = [], []
-    def flush():
-        if buf:
-            b = "".join(buf).encode("utf-16-be")
-            out.append("&" + base64.b64encode(b).decode().rstrip("=").replace("/", ",") + "-")
-            buf.clear()
-    for ch in name:
-        if 0x20 <= ord(ch) <= 0x7e:
-            flush()
-            out.append("&-" if ch == "&" else ch)
-        else:
-            buf.append(ch)
-    flush()
-    return "".join(out)
-
-def quote(name):
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-def internal_date(data):
-    head = data.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
-    value = None
-    for line in head.split(b"\n"):
-        if value is not None and line[:1] in (b" ", b"\t"):
-            value += b" " + line.strip()
-            continue
-        if value is not None:
-            break
-        if line.lower().startswith(b"date:"):
-            value = line[5:].strip()
-    if value is None:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value.decode("latin-1")).timestamp()
-    except Exception:
-        return None
-
-port, user, password, folder = sys.argv[1:5]
-items = [(a[0] == "S", a[1:]) for a in sys.argv[5:]]
-M = imaplib.IMAP4("127.0.0.1", int(port), timeout=60)
-try:
-    M.login(user, password)
-except imaplib.IMAP4.error as e:
-    die("login of %r failed: %s" % (user, e))
-if folder:
-    target = "INBOX" if folder.upper() == "INBOX" else quote(mutf7(folder))
-    if target != "INBOX":
-        typ, _ = M.select(target)
-        if typ != "OK":
-            typ, data = M.create(target)
-            if typ != "OK":
-                die("CREATE %s: %s" % (target, data))
-            M.subscribe(target)
-    for seen, path in items:
-        with open(path, "rb") as f:
-            data = f.read()
-        t = internal_date(data)
-        date = imaplib.Time2Internaldate(t if t is not None else time.time())
-        # imaplib turns bare LF into CRLF, as any IMAP client must.
-        typ, resp = M.append(target, "(\\Seen)" if seen else "()", date, data)
-        if typ != "OK":
-            die("APPEND %s to %s: %s" % (path, target, resp))
-M.logout()
-PY
+# IMAP work (first login, APPEND): tests/server/imap_append.py.
 
 user_password() {
     local dir="$1" user="$2"
@@ -499,7 +425,7 @@ cmd_add_user() {
     chmod 640 "$dir/sasldb2"
     (umask 077 && printf '%s' "$pw" >"$dir/users/$name")
     # The first login creates INBOX, Drafts, Sent and Trash.
-    python3 -c "$APPEND_PY" "$IMAP_PORT" "$name" "$pw" ""
+    python3 "$SCRIPT_DIR/imap_append.py" cyrus.sh plain "$IMAP_PORT" "$name" "$pw" ""
 }
 
 cmd_add_messages_list() { # DIR USER FOLDER S/U-prefixed paths...
@@ -507,7 +433,7 @@ cmd_add_messages_list() { # DIR USER FOLDER S/U-prefixed paths...
     shift 3
     load_env "$dir"
     pw="$(user_password "$dir" "$user")"
-    python3 -c "$APPEND_PY" "$IMAP_PORT" "$user" "$pw" "$folder" "$@"
+    python3 "$SCRIPT_DIR/imap_append.py" cyrus.sh plain "$IMAP_PORT" "$user" "$pw" "$folder" "$@"
 }
 
 cmd_add_message() {

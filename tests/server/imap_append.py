@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Logs in to a test IMAP server over its plain listener and APPENDs messages, for
+tests/server/cyrus.sh and courier.sh (one connection for many messages).
+
+    imap_append.py PROG STYLE PORT USER PASSWORD FOLDER [S<path> | U<path> ...]
+
+PROG names the calling script in error messages; STYLE is "plain" (folder names as given,
+"/" separated) or "courier" (below "INBOX." with "." as separator). FOLDER "" only logs in
+(the servers create INBOX and the special-use folders then). "S" marks a message \\Seen.
+Test fixture only: the password comes on the command line.
+"""
+import email.utils, imaplib, sys, time
+
+def die(msg):
+    sys.stderr.write("%s: error: %s\n" % (PROG, msg))
+    sys.exit(1)
+
+def mutf7(name):
+    import base64
+    out, buf = [], []
+    def flush():
+        if buf:
+            b = "".join(buf).encode("utf-16-be")
+            out.append("&" + base64.b64encode(b).decode().rstrip("=").replace("/", ",") + "-")
+            buf.clear()
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7e:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            buf.append(ch)
+    flush()
+    return "".join(out)
+
+def quote(name):
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+def internal_date(data):
+    head = data.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    value = None
+    for line in head.split(b"\n"):
+        if value is not None and line[:1] in (b" ", b"\t"):
+            value += b" " + line.strip()
+            continue
+        if value is not None:
+            break
+        if line.lower().startswith(b"date:"):
+            value = line[5:].strip()
+    if value is None:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value.decode("latin-1")).timestamp()
+    except Exception:
+        return None
+
+PROG, STYLE = sys.argv[1:3]
+port, user, password, folder = sys.argv[3:7]
+items = [(a[0] == "S", a[1:]) for a in sys.argv[7:]]
+M = imaplib.IMAP4("127.0.0.1", int(port), timeout=60)
+try:
+    M.login(user, password)
+except imaplib.IMAP4.error as e:
+    die("login of %r failed: %s" % (user, e))
+if folder:
+    if folder.upper() == "INBOX":
+        target = "INBOX"
+    elif STYLE == "courier":
+        # Courier's folders live below "INBOX." with "." as separator.
+        target = quote(mutf7("INBOX." + folder.replace("/", ".")))
+    else:
+        target = quote(mutf7(folder))
+    if target != "INBOX":
+        typ, _ = M.select(target)
+        if typ != "OK":
+            typ, data = M.create(target)
+            if typ != "OK":
+                die("CREATE %s: %s" % (target, data))
+            M.subscribe(target)
+    for seen, path in items:
+        with open(path, "rb") as f:
+            data = f.read()
+        t = internal_date(data)
+        date = imaplib.Time2Internaldate(t if t is not None else time.time())
+        # imaplib turns bare LF into CRLF, as any IMAP client must.
+        typ, resp = M.append(target, "(\\Seen)" if seen else "()", date, data)
+        if typ != "OK":
+            die("APPEND %s to %s: %s" % (path, target, resp))
+M.logout()
