@@ -16,7 +16,7 @@ if [ "$rc" != 0 ]; then
     exit 1
 fi
 # Every imapmail row must have a time (a crash or a wrong count would show FAILED).
-if grep -E '^imapmail' "$out" | grep -q FAILED || ! grep -qE '^imapmail .*read_first/next' "$out"; then
+if grep -E '^imapmail' "$out" | grep -q FAILED || ! grep -qE '^imapmail.*read_first/next' "$out"; then
     echo "bench_smoke: imapmail rows missing or failed"
     exit 1
 fi
