@@ -426,12 +426,14 @@ impl Session {
             socket,
             capabilities,
             exists,
+            depth,
             ..
         } = fresh;
         self.imap = imap;
         self.socket = socket;
         self.capabilities = capabilities;
         self.exists = exists;
+        self.depth = depth;
         self.broken = None;
         if let Some(iter) = self.iter.as_mut() {
             iter.resume_after_last_handed_out();
