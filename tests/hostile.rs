@@ -978,6 +978,30 @@ fn protocol_cases() -> Vec<Case> {
         ),
     ));
     v.push(case(
+        "untagged NO, BAD and BYE warnings in the answer to SELECT",
+        Mode::Tls,
+        read_all(),
+        &[OUT],
+        inject(
+            mails(2),
+            on_select,
+            b"* 2 EXISTS\r\n* NO [ALERT] Mailbox is over quota\r\n* BAD odd\r\n* BYE soon\r\n* OK [UIDVALIDITY 7] ok\r\nTAG OK [READ-WRITE] done\r\n".to_vec(),
+            false,
+        ),
+    ));
+    v.push(case(
+        "untagged PREAUTH in the answer to SELECT (found by fuzzing)",
+        Mode::Tls,
+        Action::Start,
+        &[PROTO],
+        inject(
+            mails(1),
+            on_select,
+            b"* 1 EXISTS\r\n* PREAUTH again\r\nTAG OK [READ-WRITE] done\r\n".to_vec(),
+            false,
+        ),
+    ));
+    v.push(case(
         "garbage answer to SELECT",
         Mode::Tls,
         Action::Start,

@@ -297,13 +297,22 @@ pub fn parse_mailbox(
                     mailbox.is_read_only = true;
                 }
             }
-            Ok((rest, Response::Data { status, code, .. })) => {
+            Ok((rest, Response::Data { status, code, information })) => {
                 lines = rest;
 
-                if let imap_proto::Status::Ok = status {
-                } else {
-                    // how can this happen for a Response::Data?
-                    unreachable!();
+                if status != imap_proto::Status::Ok {
+                    // An untagged NO or BAD (a warning, RFC 3501 7.1.2-3), BYE or PREAUTH
+                    // among the answer to SELECT: not mailbox data. It used to reach an
+                    // `unreachable!()` (found by fuzzing through imapmail).
+                    let data = Response::Data {
+                        status,
+                        code,
+                        information,
+                    };
+                    if let Some(resp) = try_handle_unilateral(data, unsolicited) {
+                        break Err(resp.into());
+                    }
+                    continue;
                 }
 
                 match code {
@@ -495,6 +504,40 @@ mod tests {
     use super::*;
     use imap_proto::types::*;
     use std::borrow::Cow;
+
+    #[test]
+    fn untagged_no_bad_and_bye_in_a_select_answer_do_not_panic() {
+        let lines = b"* 3 EXISTS\r\n* NO [ALERT] Mailbox is over quota\r\n* BAD oops\r\n\
+                      * OK [UIDVALIDITY 7] ok\r\n* BYE going away soon\r\n* 0 RECENT\r\n";
+        let mut queue = VecDeque::new();
+        let mailbox = parse_mailbox(&lines[..], &mut queue).unwrap();
+        assert_eq!(mailbox.exists, 3);
+        assert_eq!(mailbox.uid_validity, Some(7));
+        assert!(matches!(
+            queue.pop_front(),
+            Some(UnsolicitedResponse::No { code: Some(ResponseCode::Alert), .. })
+        ));
+        assert!(matches!(queue.pop_front(), Some(UnsolicitedResponse::Bad { .. })));
+        assert!(matches!(queue.pop_front(), Some(UnsolicitedResponse::Bye { .. })));
+        assert_eq!(queue.pop_front(), None);
+    }
+
+    #[test]
+    fn untagged_preauth_in_a_select_answer_is_an_error_not_a_panic() {
+        let lines = b"* PREAUTH hello\r\n";
+        let mut queue = VecDeque::new();
+        assert!(matches!(
+            parse_mailbox(&lines[..], &mut queue),
+            Err(Error::Unexpected(_))
+        ));
+    }
+
+    #[test]
+    fn an_untagged_no_is_a_warning_for_other_commands_too() {
+        let mut queue = VecDeque::new();
+        parse_noop(b"* NO [ALERT] disk almost full\r\n".to_vec(), &mut queue).unwrap();
+        assert!(matches!(queue.pop_front(), Some(UnsolicitedResponse::No { .. })));
+    }
 
     #[test]
     fn parse_capability_test() {

@@ -95,6 +95,25 @@ pub enum UnsolicitedResponse {
         information: Option<String>,
     },
 
+    /// An untagged `NO` response: a warning; the command still completes normally, per
+    /// [RFC3501](https://tools.ietf.org/html/rfc3501#section-7.1.2).
+    No {
+        /// Optional response code.
+        code: Option<ResponseCode<'static>>,
+        /// Information text that may be presented to the user.
+        information: Option<String>,
+    },
+
+    /// An untagged `BAD` response: an error that cannot be tied to a command (for example a
+    /// protocol error the server detected), per
+    /// [RFC3501](https://tools.ietf.org/html/rfc3501#section-7.1.3).
+    Bad {
+        /// Optional response code.
+        code: Option<ResponseCode<'static>>,
+        /// Information text that may be presented to the user.
+        information: Option<String>,
+    },
+
     /// An unsolicited [`RECENT` response](https://tools.ietf.org/html/rfc3501#section-7.3.2)
     /// indicating the number of messages with the `\Recent` flag set.  This response occurs if the
     /// size of the mailbox changes (e.g., new messages arrive).
@@ -174,6 +193,22 @@ impl<'a> TryFrom<Response<'a>> for UnsolicitedResponse {
                 code,
                 information,
             } => Ok(UnsolicitedResponse::Ok {
+                code: code.map(|c| c.into_owned()),
+                information: information.map(|s| s.to_string()),
+            }),
+            Response::Data {
+                status: Status::No,
+                code,
+                information,
+            } => Ok(UnsolicitedResponse::No {
+                code: code.map(|c| c.into_owned()),
+                information: information.map(|s| s.to_string()),
+            }),
+            Response::Data {
+                status: Status::Bad,
+                code,
+                information,
+            } => Ok(UnsolicitedResponse::Bad {
                 code: code.map(|c| c.into_owned()),
                 information: information.map(|s| s.to_string()),
             }),
