@@ -1948,7 +1948,14 @@ fn trace_shows_the_protocol_but_never_a_credential() {
 /// Replays one session input as the `session` fuzz target does.
 fn replay_session(data: &[u8]) {
     use imapmail::core::session::testing::{open_over_stream, ScriptedServer};
-    use imapmail::core::{Credentials, ReadOptions, Security, SessionOptions};
+    use imapmail::core::{Credentials, Error, ReadOptions, Security, SessionOptions};
+    // A panic on a library thread (parsing, reading ahead) is turned into Error::Internal by
+    // the library: here it must count as the regression it is.
+    fn no_panic<T>(r: &Result<T, Error>) {
+        if let Err(Error::Internal(m)) = r {
+            assert!(!m.contains("panicked"), "{m}");
+        }
+    }
     let touch = |m: &imapmail::core::Message| {
         let h = m.header();
         let _ = (h.subject.len(), h.from.display(), h.to.len(), h.timestamp);
@@ -1960,18 +1967,24 @@ fn replay_session(data: &[u8]) {
     server.chunk = if data.len().is_multiple_of(3) { 7 } else { 0 };
     let mut opts = SessionOptions::new("fuzz.invalid", 143, Security::None);
     opts.max_message_bytes = 1 << 20;
-    let Ok(mut s) = open_over_stream(server, opts, &Credentials::new("user", "pass")) else {
+    let opened = open_over_stream(server, opts, &Credentials::new("user", "pass"));
+    no_panic(&opened);
+    let Ok(mut s) = opened else {
         return;
     };
     let mut next = s.read_first(ReadOptions::default());
+    no_panic(&next);
     while let Ok(Some(m)) = next {
         touch(&m);
         next = s.read_next();
+        no_panic(&next);
     }
-    if let Ok(all) = s.get_all(ReadOptions {
+    let all = s.get_all(ReadOptions {
         headers_only: true,
         ..ReadOptions::default()
-    }) {
+    });
+    no_panic(&all);
+    if let Ok(all) = all {
         all.iter().for_each(touch);
     }
     s.close();
