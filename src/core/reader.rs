@@ -39,14 +39,14 @@ pub struct Listed {
 #[derive(Debug)]
 pub struct ReadIter {
     pub opts: ReadOptions,
-    /// Every message of the iteration, to resume after the last one handed out.
+    /// Every message of the iteration, ascending UID.
     listed: Vec<Listed>,
+    /// Index in `listed` of the first message not asked for yet (the rest is pending).
+    unasked: usize,
     /// UID of the last message handed out.
     last_handed: Option<u32>,
-    pending: VecDeque<Listed>,
     ready: VecDeque<Message>,
     next_batch: usize,
-    total: usize,
     handed_out: usize,
     /// The failure of a batch fetched ahead, reported once the ready messages are handed out.
     error: Option<super::error::Error>,
@@ -61,9 +61,8 @@ impl ReadIter {
     pub fn new(opts: ReadOptions, listed: Vec<Listed>) -> ReadIter {
         ReadIter {
             opts,
-            total: listed.len(),
-            pending: listed.iter().copied().collect(),
             listed,
+            unasked: 0,
             last_handed: None,
             ready: VecDeque::new(),
             next_batch: FIRST_BATCH,
@@ -93,13 +92,18 @@ impl ReadIter {
 
     /// Messages in the iteration.
     pub fn total(&self) -> u64 {
-        self.total as u64
+        self.listed.len() as u64
+    }
+
+    /// The listed messages not asked for yet.
+    fn pending(&self) -> &[Listed] {
+        &self.listed[self.unasked.min(self.listed.len())..]
     }
 
     /// True when a batch should be fetched ahead now: more is pending, no error is waiting,
     /// and what is ready is at most one batch (so memory stays bounded).
     pub fn wants_prefetch(&self) -> bool {
-        !self.pending.is_empty() && self.error.is_none() && self.ready.len() <= self.max_batch()
+        !self.pending().is_empty() && self.error.is_none() && self.ready.len() <= self.max_batch()
     }
 
     /// True when the failure of a batch fetched ahead waits to be reported.
@@ -123,18 +127,13 @@ impl ReadIter {
         let after = self.last_handed;
         self.error = None;
         self.ready.clear();
-        self.pending = self
-            .listed
-            .iter()
-            .filter(|l| after.is_none_or(|u| l.uid > u))
-            .copied()
-            .collect();
+        self.unasked = after.map_or(0, |u| self.listed.partition_point(|l| l.uid <= u));
         self.next_batch = FIRST_BATCH;
     }
 
     /// Records the failure of a batch fetched ahead; no further batch is fetched.
     pub fn set_error(&mut self, e: super::error::Error) {
-        self.pending.clear();
+        self.unasked = self.listed.len();
         self.error = Some(e);
     }
 
@@ -145,7 +144,7 @@ impl ReadIter {
 
     /// True when nothing is left to fetch or hand out.
     pub fn is_done(&self) -> bool {
-        self.ready.is_empty() && self.pending.is_empty() && self.error.is_none()
+        self.ready.is_empty() && self.pending().is_empty() && self.error.is_none()
     }
 
     /// Largest number of messages in one batch.
@@ -160,18 +159,20 @@ impl ReadIter {
     /// Takes the next batch to fetch: it grows geometrically up to [`MAX_BATCH`] messages and
     /// stays within [`BATCH_BYTES`] (but always holds one message).
     pub fn take_batch(&mut self) -> Vec<Listed> {
-        let mut batch = Vec::new();
+        let mut taken = 0;
         let mut bytes = 0u64;
-        while let Some(next) = self.pending.front() {
-            if batch.len() >= self.next_batch {
+        for next in self.pending() {
+            if taken >= self.next_batch {
                 break;
             }
-            if !batch.is_empty() && !self.opts.headers_only && bytes + next.size > BATCH_BYTES {
+            if taken > 0 && !self.opts.headers_only && bytes + next.size > BATCH_BYTES {
                 break;
             }
             bytes += next.size;
-            batch.extend(self.pending.pop_front());
+            taken += 1;
         }
+        let batch = self.pending()[..taken].to_vec();
+        self.unasked += taken;
         self.next_batch = (self.next_batch * 2).min(self.max_batch());
         batch
     }
