@@ -590,20 +590,11 @@ impl Session {
             Ok((imap, fetched)) => {
                 self.imap = Some(imap);
                 self.in_flight = fetched.in_flight;
-                let result = fetched.result.map_err(|e| e.context("UID FETCH"));
-                self.after_exchange(result.as_ref().err());
-                if let Some(e) = &fetched.later {
-                    self.after_exchange(Some(e));
-                }
-                if let Some(iter) = self.iter.as_mut() {
-                    match result {
-                        Ok(messages) => iter.store_batch(&fetched.batch, messages),
-                        Err(e) => iter.set_error(e),
-                    }
-                    if let Some(e) = fetched.later {
-                        if !iter.has_error() {
-                            iter.set_error(e);
-                        }
+                self.store_fetched(&fetched.batch, fetched.result);
+                if let Some(e) = fetched.later {
+                    self.after_exchange(Some(&e));
+                    if let Some(iter) = self.iter.as_mut().filter(|i| !i.has_error()) {
+                        iter.set_error(e);
                     }
                 }
             }
@@ -638,13 +629,19 @@ impl Session {
                 Ok((batch, result))
             })
             .unwrap_or_else(|e| (Vec::new(), Err(e)));
-            let result = result.map_err(|e| e.context("UID FETCH"));
-            self.after_exchange(result.as_ref().err());
-            if let Some(iter) = self.iter.as_mut() {
-                match result {
-                    Ok(messages) => iter.store_batch(&batch, messages),
-                    Err(e) => iter.set_error(e),
-                }
+            self.store_fetched(&batch, result);
+        }
+    }
+
+    /// Hands the answer of a batch to the iteration (its messages, or its failure, which also
+    /// marks the session broken when the connection cannot be trusted any more).
+    fn store_fetched(&mut self, batch: &[Listed], result: Result<Vec<Message>>) {
+        let result = result.map_err(|e| e.context("UID FETCH"));
+        self.after_exchange(result.as_ref().err());
+        if let Some(iter) = self.iter.as_mut() {
+            match result {
+                Ok(messages) => iter.store_batch(batch, messages),
+                Err(e) => iter.set_error(e),
             }
         }
     }
