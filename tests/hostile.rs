@@ -521,19 +521,6 @@ fn on_batch(
     }
 }
 
-/// The FETCH answer lines (without the tagged OK) for the UIDs asked in `cmd`.
-fn batch_lines(cmd: &str, mails: &[Mail]) -> Vec<u8> {
-    let set = cmd.split(' ').nth(2).unwrap_or("");
-    let wanted = server::uid_set(set);
-    let mut out = Vec::new();
-    for (i, m) in mails.iter().enumerate() {
-        if wanted.contains(&m.uid) {
-            out.extend(server::fetch_line(i + 1, m, false));
-        }
-    }
-    out
-}
-
 const OK: i32 = EMAIL_OK;
 const OUT: i32 = EMAIL_OUT;
 const PROTO: i32 = EMAIL_ERR_PROTOCOL;
@@ -631,7 +618,7 @@ fn bomb_cases() -> Vec<Case> {
             read_all(),
             &[PROTO],
             on_batch(mails(10), 2, |c, tag, cmd, all| {
-                let mut b = batch_lines(cmd, &all[..5]);
+                let mut b = server::fetch_lines(cmd, &all[..5], false);
                 b.extend(bodystructure_bomb(9, 9, 1000));
                 b.extend(format!("{tag} OK\r\n").into_bytes());
                 c.send(b);
@@ -938,7 +925,7 @@ fn protocol_cases() -> Vec<Case> {
             read_all(),
             &[OUT],
             on_batch(mails(3), 1, |c, tag, cmd, all| {
-                let lines = batch_lines(cmd, all);
+                let lines = server::fetch_lines(cmd, all, false);
                 let mut b = b"* 7 EXISTS\r\n* 2 EXPUNGE\r\n* 3 FETCH (FLAGS (\\Seen))\r\n".to_vec();
                 b.extend(lines);
                 b.extend(format!("* 9 EXISTS\r\n{tag} OK\r\n").into_bytes());
@@ -1261,7 +1248,7 @@ fn fault_cases() -> Vec<Case> {
             read_all(),
             &[DISC],
             on_batch(mails(4), 1, |c, _, cmd, all| {
-                let lines = batch_lines(cmd, all);
+                let lines = server::fetch_lines(cmd, all, false);
                 c.send(&lines[..lines.len() / 2]);
                 c.close();
             }),
@@ -1275,7 +1262,7 @@ fn fault_cases() -> Vec<Case> {
             read_all(),
             &[DISC],
             on_batch(mails(12), 2, |c, _, cmd, all| {
-                let lines = batch_lines(cmd, all);
+                let lines = server::fetch_lines(cmd, all, false);
                 c.send(&lines[..lines.len() / 2]);
                 c.close();
             }),

@@ -18,22 +18,10 @@ use imapmail::ffi::message::*;
 use imapmail::ffi::session::*;
 
 use client::{numbered, read_subjects, start_plain, text};
-use server::{fetch_line, greet_and_serve, is_body_fetch, mail, uid_set, Conn, Hook, Mail, Server};
+use server::{greet_and_serve, is_body_fetch, mail, Conn, Hook, Mail, Server};
 
 fn mails(n: u32) -> Vec<Mail> {
     (1..=n).map(|i| mail(i, &format!("Message {i}"))).collect()
-}
-
-/// The FETCH lines for the UIDs a command asks for.
-fn lines_for(cmd: &str, all: &[Mail], headers_only: bool) -> Vec<u8> {
-    let wanted = uid_set(cmd.split(' ').nth(2).unwrap_or(""));
-    let mut out = Vec::new();
-    for (i, m) in all.iter().enumerate() {
-        if wanted.contains(&m.uid) {
-            out.extend(fetch_line(i + 1, m, headers_only));
-        }
-    }
-    out
 }
 
 /// What the server saw of the first two body fetches.
@@ -67,15 +55,15 @@ fn concurrent_server(all: Vec<Mail>, wait_ms: u64, seen: Arc<Mutex<Seen>>) -> Se
             c.set_read_timeout(Some(10_000));
             let Some((tag2, cmd2)) = next.filter(|(_, cmd2)| is_body_fetch(cmd2)) else {
                 // Not pipelined: answer the first alone.
-                let mut out = lines_for(cmd, &all, false);
+                let mut out = server::fetch_lines(cmd, &all, false);
                 out.extend(format!("{tag} OK FETCH done\r\n").into_bytes());
                 c.send_big(&out);
                 return Hook::Handled;
             };
             seen.lock().unwrap().pipelined = true;
             seen.lock().unwrap().body_fetches += 1;
-            let first_lines = lines_for(cmd, &all, false);
-            let second_lines = lines_for(&cmd2, &all, false);
+            let first_lines = server::fetch_lines(cmd, &all, false);
+            let second_lines = server::fetch_lines(&cmd2, &all, false);
             // Half of the first answer, all of the second, its completion, the rest of the
             // first, its completion.
             let cut = first_lines
@@ -222,7 +210,7 @@ fn shuffling_server(all: Vec<Mail>, seed: u64, most: Arc<Mutex<usize>>) -> Serve
             let mut out = Vec::new();
             for (_, cmd) in &pending {
                 let headers = cmd.to_ascii_uppercase().contains("BODY.PEEK[HEADER]");
-                out.extend(lines_for(cmd, &all, headers));
+                out.extend(server::fetch_lines(cmd, &all, headers));
             }
             // Completions in a random order (Fisher-Yates with xorshift).
             let mut order: Vec<usize> = (0..pending.len()).collect();
@@ -332,7 +320,7 @@ fn an_expunge_during_a_chunked_listing_skips_no_message() {
             } else if upper.starts_with("UID FETCH 1:* (UID FLAGS RFC822.SIZE)") {
                 out = listing_by_sequence("FETCH 1:*", &mailbox);
             } else if is_body_fetch(cmd) {
-                out = lines_for(cmd, &mailbox, upper.contains("BODY.PEEK[HEADER]"));
+                out = server::fetch_lines(cmd, &mailbox, upper.contains("BODY.PEEK[HEADER]"));
             } else {
                 return Hook::Default;
             }

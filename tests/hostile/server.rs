@@ -364,6 +364,20 @@ pub fn fetch_line(seq: usize, m: &Mail, headers_only: bool) -> Vec<u8> {
     out
 }
 
+/// The FETCH answer lines (without the tagged OK) for the UIDs a `UID FETCH <set> ...` command
+/// asks for, numbered by their place in `mails`.
+#[allow(unused)]
+pub fn fetch_lines(cmd: &str, mails: &[Mail], headers_only: bool) -> Vec<u8> {
+    let wanted = uid_set(cmd.split(' ').nth(2).unwrap_or(""));
+    let mut out = Vec::new();
+    for (i, m) in mails.iter().enumerate() {
+        if wanted.contains(&m.uid) {
+            out.extend(fetch_line(i + 1, m, headers_only));
+        }
+    }
+    out
+}
+
 /// The UIDs of a sequence set like "1:3,7".
 pub fn uid_set(set: &str) -> Vec<u32> {
     let mut out = Vec::new();
