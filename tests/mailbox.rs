@@ -1132,3 +1132,63 @@ fn control_characters_are_refused_before_anything_is_sent() {
     assert_eq!(email_close_session(s), EMAIL_OK);
     assert_eq!(email_expunge(s), EMAIL_ERR_HANDLE);
 }
+
+/// The commands a session sent, from its trace file, without tags.
+fn sent_commands(trace: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(trace)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("C: "))
+        .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest.to_string()))
+        .collect()
+}
+
+#[test]
+fn login_takes_few_round_trips_and_capabilities_are_asked_when_needed() {
+    // Dovecot lists its capabilities in the greeting and offers SASL-IR: logging in is ID and
+    // one AUTHENTICATE with the credentials on its line, then SELECT. The capabilities after
+    // login are asked for once, by the first command that depends on them (MOVE here).
+    let d = common::dovecot();
+    let user = user_with(3, |_| false);
+    let trace = d.dir.join(format!("trace-{}.log", user.name));
+    let (h, u, p) = (cstr("127.0.0.1"), cstr(&user.name), cstr(&user.password));
+    let o = cstr(&format!(
+        "ca_file={};timeout_ms=20000;trace_file={}",
+        d.ca_file.display(),
+        trace.display()
+    ));
+    let s = unsafe {
+        email_start_session_ex(
+            h.as_ptr(),
+            d.imaps_port,
+            u.as_ptr(),
+            p.as_ptr(),
+            EMAIL_SECURITY_TLS,
+            o.as_ptr(),
+        )
+    };
+    assert!(!s.is_null(), "session: {}", last_message());
+    create(s, "Moved");
+    let uids: Vec<u32> = read_all(s).iter().map(|m| m.0).collect();
+    for uid in &uids[..2] {
+        ok(unsafe { email_move_message(s, *uid, cstr("Moved").as_ptr(), ptr::null_mut()) });
+    }
+    assert_eq!(status(s, "Moved").0, 2);
+    assert_eq!(email_close_session(s), EMAIL_OK);
+    let sent = sent_commands(&trace);
+    let verbs: Vec<&str> = sent.iter().map(|c| c.split(' ').next().unwrap()).collect();
+    assert_eq!(&verbs[..3], ["ID", "AUTHENTICATE", "SELECT"], "{sent:#?}");
+    assert_eq!(sent[1], "AUTHENTICATE PLAIN <redacted>", "{sent:#?}");
+    let capability_at = verbs.iter().position(|v| *v == "CAPABILITY");
+    let first_move = sent.iter().position(|c| c.starts_with("UID MOVE"));
+    assert!(
+        capability_at.is_some() && capability_at < first_move,
+        "{sent:#?}"
+    );
+    assert_eq!(
+        verbs.iter().filter(|v| **v == "CAPABILITY").count(),
+        1,
+        "{sent:#?}"
+    );
+    assert_eq!(sent.iter().filter(|c| c.starts_with("UID MOVE")).count(), 2);
+}

@@ -177,14 +177,15 @@ fn a_new_iteration_while_a_batch_is_in_flight_starts_clean() {
 
 /// A server that runs pipelined fetches "concurrently": it collects every body fetch that
 /// arrives within 30 ms, sends all their data, then their completions in a shuffled order. Its
-/// CAPABILITY answers take 25 ms, so the client measures a slow link and asks several batches
-/// ahead. Records the most fetches it had outstanding at once.
+/// ID and SELECT answers take 25 ms, so the client measures a slow link and asks several
+/// batches ahead. Records the most fetches it had outstanding at once.
 fn shuffling_server(all: Vec<Mail>, seed: u64, most: Arc<Mutex<usize>>) -> Server {
     Server::start(false, move |c: &mut Conn| {
         let mails = all.clone();
         let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
         greet_and_serve(c, &mails, |c, tag, cmd, _| {
-            if cmd.eq_ignore_ascii_case("CAPABILITY") {
+            let verb = cmd.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            if verb == "ID" || verb == "SELECT" {
                 std::thread::sleep(std::time::Duration::from_millis(25));
                 return Hook::Default;
             }

@@ -136,7 +136,7 @@ fn gmail_keywords_with_brackets_labels_and_x_gm_ext_1() {
     close(s);
     // X-GM-EXT-1 and AUTH=XOAUTH2 were offered; PLAIN was used since no token was given.
     assert!(
-        srv.log().iter().any(|l| l.ends_with("AUTHENTICATE PLAIN")),
+        srv.log().iter().any(|l| l.contains(" AUTHENTICATE PLAIN ")),
         "{:?}",
         srv.log()
     );
@@ -537,6 +537,91 @@ fn server_wanting_id_first_reads_mail() {
     let s = open(&srv);
     assert_reads_all(s, 2);
     close(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SASL-IR (RFC 4959): the credentials go on the AUTHENTICATE line when the server offers it
+
+/// The AUTHENTICATE lines the server received (data lines are not logged).
+fn authenticate_lines(srv: &server::Server) -> Vec<String> {
+    srv.log()
+        .into_iter()
+        .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest.to_string()))
+        .filter(|l| l.starts_with("AUTHENTICATE"))
+        .collect()
+}
+
+#[test]
+fn sasl_ir_is_used_only_when_offered() {
+    let srv = server::start(Config {
+        mails: mails(1),
+        ..Config::default()
+    });
+    let s = open(&srv);
+    assert_reads_all(s, 1);
+    close(s);
+    assert_eq!(authenticate_lines(&srv), vec!["AUTHENTICATE PLAIN"]);
+
+    let srv = server::start(Config {
+        greeting: "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n".into(),
+        mails: mails(1),
+        ..Config::default()
+    });
+    let s = open(&srv);
+    assert_reads_all(s, 1);
+    close(s);
+    // "\0user\0pass", base64.
+    assert_eq!(
+        authenticate_lines(&srv),
+        vec!["AUTHENTICATE PLAIN AHVzZXIAcGFzcw=="]
+    );
+}
+
+#[test]
+fn coremail_offers_sasl_ir_and_refuses_it_then_the_usual_exchange_logs_in() {
+    // NetEase's Coremail (126.com, 163.com) advertises SASL-IR, answers BAD to an initial
+    // response, and wants ID first (pimalaya/himalaya#729).
+    let srv = server::start(
+        Config {
+            greeting: "* OK Coremail System IMap Server Ready(163com[20141225])\r\n".into(),
+            capabilities: "IMAP4rev1 XLIST SPECIAL-USE ID LITERAL+ STARTTLS SASL-IR AUTH=PLAIN"
+                .into(),
+            mails: mails(2),
+            ..Config::default()
+        }
+        .with_hook(move |cmd, conn, default| {
+            if cmd.name == "AUTHENTICATE" && !conn.sent("ID") {
+                return Action::Send(
+                    format!("{} NO Unsafe Login. Please send ID first\r\n", cmd.tag).into_bytes(),
+                );
+            }
+            if cmd.name == "AUTHENTICATE" && cmd.args.contains(' ') {
+                return Action::Send(
+                    format!("{} BAD Request not ending with \\r\\n\r\n", cmd.tag).into_bytes(),
+                );
+            }
+            Action::Send(default)
+        }),
+    );
+    let s = open(&srv);
+    assert_reads_all(s, 2);
+    close(s);
+    assert_eq!(
+        authenticate_lines(&srv),
+        vec!["AUTHENTICATE PLAIN AHVzZXIAcGFzcw==", "AUTHENTICATE PLAIN"]
+    );
+}
+
+#[test]
+fn wrong_password_with_sasl_ir_is_an_auth_error_without_a_second_try() {
+    let srv = server::start(Config {
+        greeting: "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n".into(),
+        password: "other".into(),
+        ..Config::default()
+    });
+    let err = start(srv.port, "user", "pass", EMAIL_SECURITY_NONE, OPTS).unwrap_err();
+    assert_eq!(err.0, EMAIL_ERR_AUTH, "{}", err.1);
+    assert_eq!(authenticate_lines(&srv).len(), 1, "{:?}", srv.log());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -242,9 +242,16 @@ fn serve(stream: TcpStream, config: &Config, mut conn: Conn) -> std::io::Result<
         };
         index += 1;
         let default = if cmd.name == "AUTHENTICATE" {
-            out.write_all(b"+ \r\n")?;
-            let mut data = String::new();
-            if reader.read_line(&mut data)? == 0 {
+            // With an initial response (SASL-IR, RFC 4959) the credentials are on the line.
+            let mut data = match cmd.args.split_once(' ') {
+                Some((_, "=")) => String::new(),
+                Some((_, initial)) => initial.to_string(),
+                None => {
+                    out.write_all(b"+ \r\n")?;
+                    String::new()
+                }
+            };
+            if !cmd.args.contains(' ') && reader.read_line(&mut data)? == 0 {
                 return Ok(());
             }
             authenticate_answer(config, &cmd, data.trim_end())

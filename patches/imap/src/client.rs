@@ -496,6 +496,27 @@ impl<T: Read + Write> Client<T> {
         self.do_auth_handshake(authenticator)
     }
 
+    /// Authenticate with an initial response (RFC 4959, `SASL-IR`): the `authenticator`'s answer
+    /// to an empty challenge goes on the `AUTHENTICATE` line itself, which saves the round trip
+    /// of the server's first, empty challenge. Later challenges are handled as by
+    /// [`Client::authenticate`]. Use it only when the server advertises `SASL-IR`; on error the
+    /// `Client` comes back, so a caller can retry with [`Client::authenticate`] (some servers
+    /// advertise `SASL-IR` and still answer `BAD` to an initial response).
+    pub fn authenticate_with_initial_response<A: Authenticator>(
+        mut self,
+        auth_type: impl AsRef<str>,
+        authenticator: &A,
+    ) -> ::std::result::Result<Session<T>, (Error, Client<T>)> {
+        let initial = general_purpose::STANDARD.encode(authenticator.process(b""));
+        // RFC 4959: an empty initial response is sent as "=".
+        let initial = if initial.is_empty() { "=" } else { &initial };
+        ok_or_unauth_client_err!(
+            self.run_command(&format!("AUTHENTICATE {} {}", auth_type.as_ref(), initial)),
+            self
+        );
+        self.do_auth_handshake(authenticator)
+    }
+
     /// This func does the handshake process once the authenticate command is made.
     fn do_auth_handshake<A: Authenticator>(
         mut self,
@@ -2431,6 +2452,79 @@ mod tests {
         assert!(
             session.stream.get_ref().written_buf == command.as_bytes().to_vec(),
             "Invalid authenticate command"
+        );
+    }
+
+    struct Fixed(&'static [u8]);
+    impl Authenticator for Fixed {
+        type Response = Vec<u8>;
+        fn process(&self, challenge: &[u8]) -> Self::Response {
+            if challenge.is_empty() {
+                self.0.to_vec()
+            } else {
+                Vec::new()
+            }
+        }
+    }
+
+    #[test]
+    fn authenticate_with_initial_response() {
+        let mock_stream = MockStream::new(b"a1 OK Logged in\r\n".to_vec());
+        let client = Client::new(mock_stream);
+        let session = client
+            .authenticate_with_initial_response("PLAIN", &Fixed(b"foo"))
+            .unwrap();
+        assert_eq!(
+            session.stream.get_ref().written_buf,
+            b"a1 AUTHENTICATE PLAIN Zm9v\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn authenticate_with_empty_initial_response() {
+        let mock_stream = MockStream::new(b"a1 OK Logged in\r\n".to_vec());
+        let client = Client::new(mock_stream);
+        let session = client
+            .authenticate_with_initial_response("EXTERNAL", &Fixed(b""))
+            .unwrap();
+        assert_eq!(
+            session.stream.get_ref().written_buf,
+            b"a1 AUTHENTICATE EXTERNAL =\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn authenticate_with_initial_response_then_challenge() {
+        // A server that answers the initial response with an error challenge (XOAUTH2) gets
+        // the authenticator's answer to it, then says NO.
+        let response = b"+ e30=\r\na1 NO [AUTHENTICATIONFAILED] bad token\r\n".to_vec();
+        let client = Client::new(MockStream::new(response));
+        let (err, client) = client
+            .authenticate_with_initial_response("XOAUTH2", &Fixed(b"tok"))
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::No(_)), "{err:?}");
+        assert_eq!(
+            client.stream.get_ref().written_buf,
+            b"a1 AUTHENTICATE XOAUTH2 dG9r\r\n\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn authenticate_with_initial_response_refused_returns_client() {
+        // Some servers advertise SASL-IR and answer BAD to it: the client comes back, and the
+        // usual exchange then works on the same connection.
+        let response = b"a1 BAD Request not ending with CRLF\r\n+ \r\na2 OK Logged in\r\n".to_vec();
+        let client = Client::new(MockStream::new(response));
+        let (err, client) = client
+            .authenticate_with_initial_response("PLAIN", &Fixed(b"foo"))
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::Bad(_)), "{err:?}");
+        let session = client.authenticate("PLAIN", &Fixed(b"foo")).unwrap();
+        assert_eq!(
+            session.stream.get_ref().written_buf,
+            b"a1 AUTHENTICATE PLAIN Zm9v\r\na2 AUTHENTICATE PLAIN\r\nZm9v\r\n".to_vec()
         );
     }
 

@@ -776,7 +776,7 @@ impl Session {
         if marked.is_empty() {
             return Ok(0);
         }
-        let gone = if self.has_capability("UIDPLUS") {
+        let gone = if self.has_capability("UIDPLUS")? {
             let mut gone = 0u32;
             for chunk in marked.chunks(UIDS_PER_COMMAND) {
                 let reply = self.command(
@@ -850,7 +850,7 @@ impl Session {
     pub fn move_message(&mut self, uid: u32, folder: &str) -> Result<u32> {
         check_uid(uid)?;
         check_folder(folder)?;
-        if self.has_capability("MOVE") {
+        if self.has_capability("MOVE")? {
             self.require_folder(folder, true)
                 .map_err(|e| e.context(&format!("UID MOVE {uid} to {folder}")))?;
             let reply = self
@@ -875,7 +875,7 @@ impl Session {
             &format!("UID STORE {uid} +FLAGS.SILENT (\\Deleted)"),
             &format!("UID STORE {uid}"),
         )?;
-        if self.has_capability("UIDPLUS") {
+        if self.has_capability("UIDPLUS")? {
             self.command(&format!("UID EXPUNGE {uid}"), "UID EXPUNGE")?;
             self.with_marks(|m| m.remove(&uid));
         } else {
@@ -978,7 +978,7 @@ impl Session {
         if noticed || start.count != known {
             return Ok((true, self.exists));
         }
-        let use_idle = self.has_capability("IDLE");
+        let use_idle = self.has_capability("IDLE")?;
         loop {
             let now = Instant::now();
             if now >= deadline {

@@ -102,7 +102,9 @@ pub struct Session {
     /// Where the protocol trace goes (shared with the transport).
     trace: Tracer,
     opts: SessionOptions,
-    capabilities: HashSet<String>,
+    /// The capabilities after login: asked for when first needed (reading never needs them),
+    /// which saves a round trip at login.
+    capabilities: Option<HashSet<String>>,
     folder: String,
     exists: u32,
     iter: Option<ReadIter>,
@@ -185,27 +187,40 @@ impl Session {
     ) -> Result<Session> {
         let socket = transport.socket()?;
         let mut client = imap::Client::new(transport);
+        // Most servers list their capabilities in the greeting (RFC 3501 7.1): no CAPABILITY
+        // command then. After STARTTLS there is no new greeting, and what came before TLS is
+        // not trusted.
+        let mut greeted_caps = None;
         if opts.security != Security::StartTls {
             let greeting = client
                 .read_greeting()
                 .map_err(|e| Error::from_imap(e).context("reading the greeting"))?;
             check_greeting(&greeting)?;
+            greeted_caps = greeting_capabilities(&greeting);
         }
-        let caps = client
-            .capabilities()
-            .map_err(|e| Error::from_imap(e).context("CAPABILITY"))
-            .map(|c| capability_set(&c))?;
+        let caps = match greeted_caps {
+            Some(caps) => caps,
+            None => client
+                .capabilities()
+                .map_err(|e| Error::from_imap(e).context("CAPABILITY"))
+                .map(|c| capability_set(&c))?,
+        };
+        // The shortest exchange seen at login is the round trip, which sets how far reads ask
+        // ahead (see `pipeline_depth`).
+        let mut round_trip = std::time::Duration::MAX;
         // Some servers (NetEase, QQ Mail) refuse LOGIN or SELECT from clients that have not
         // said who they are (RFC 2971). The answer itself does not matter.
-        let id_sent = caps.contains("ID");
-        if id_sent {
+        if caps.contains("ID") {
+            let asked = std::time::Instant::now();
             if let Err(e) = client.run_command_and_check_ok(ID_COMMAND) {
                 let e = Error::from_imap(e);
                 if e.breaks_connection() {
                     return Err(e.context("ID"));
                 }
             }
+            round_trip = asked.elapsed();
         }
+        let id_sent = caps.contains("ID");
         let imap = authenticate(client, &opts, creds, &caps)?;
         let mut session = Session {
             imap: Some(imap),
@@ -214,7 +229,7 @@ impl Session {
             depth: 1,
             socket,
             trace: tracer,
-            capabilities: HashSet::new(),
+            capabilities: None,
             folder: String::new(),
             exists: 0,
             iter: None,
@@ -228,19 +243,14 @@ impl Session {
             expunges_seen: 0,
             opts,
         };
-        // Capabilities may change after login (RFC 3501 7.2.1); ask again. The time it takes
-        // is a round trip, which sets how far reads ask ahead.
-        let asked = std::time::Instant::now();
-        session.capabilities = session.run(
-            |imap| imap.capabilities().map(|c| capability_set(&c)),
-            "CAPABILITY",
-        )?;
-        session.depth = pipeline_depth(asked.elapsed());
-        if !id_sent && session.has_capability("ID") {
+        // A server that offers ID only after login (RFC 2971 allows both) hears it then.
+        if !id_sent && session.has_capability("ID")? {
             let _ = session.run(|imap| imap.run_command_and_check_ok(ID_COMMAND), "ID");
         }
         let folder = session.opts.folder.clone();
+        let asked = std::time::Instant::now();
         session.select(&folder, false)?;
+        session.depth = pipeline_depth(round_trip.min(asked.elapsed()));
         Ok(session)
     }
 
@@ -255,9 +265,24 @@ impl Session {
         &self.opts
     }
 
-    /// True when the server advertised that capability (case-insensitive, e.g. "MOVE").
-    pub fn has_capability(&self, name: &str) -> bool {
-        self.capabilities.contains(&name.to_ascii_uppercase())
+    /// True when the server advertises that capability (case-insensitive, e.g. "MOVE").
+    ///
+    /// Capabilities may change at login (RFC 3501 7.2.1), so the first call after it asks the
+    /// server again (one CAPABILITY command; later calls use that answer).
+    pub fn has_capability(&mut self, name: &str) -> Result<bool> {
+        Ok(self.capabilities()?.contains(&name.to_ascii_uppercase()))
+    }
+
+    /// The capabilities after login (upper case), asked for on the first call.
+    pub(crate) fn capabilities(&mut self) -> Result<&HashSet<String>> {
+        if self.capabilities.is_none() {
+            let caps = self.run(
+                |imap| imap.capabilities().map(|c| capability_set(&c)),
+                "CAPABILITY",
+            )?;
+            self.capabilities = Some(caps);
+        }
+        Ok(self.capabilities.get_or_insert_with(HashSet::new))
     }
 
     /// The selected folder (UTF-8).
@@ -973,14 +998,40 @@ fn not_found_if_missing(e: Error) -> Error {
 }
 
 fn capability_set(caps: &imap::types::Capabilities) -> HashSet<String> {
+    capability_list(caps.iter())
+}
+
+fn capability_list<'a>(
+    caps: impl IntoIterator<Item = &'a imap_proto::types::Capability<'a>>,
+) -> HashSet<String> {
     use imap_proto::types::Capability;
-    caps.iter()
+    caps.into_iter()
         .map(|c| match c {
             Capability::Imap4rev1 => "IMAP4REV1".to_string(),
             Capability::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
             Capability::Atom(a) => a.to_ascii_uppercase(),
         })
         .collect()
+}
+
+/// The capabilities a greeting lists in a `[CAPABILITY ...]` response code (RFC 3501 7.1), if
+/// it does and they include IMAP4rev1 (a greeting that lists less is not trusted to be the
+/// full list).
+fn greeting_capabilities(line: &[u8]) -> Option<HashSet<String>> {
+    use imap_proto::types::{Response, ResponseCode, Status};
+    let Ok((
+        _,
+        Response::Data {
+            status: Status::Ok,
+            code: Some(ResponseCode::Capabilities(caps)),
+            ..
+        },
+    )) = imap_proto::parser::parse_response(line)
+    else {
+        return None;
+    };
+    let set = capability_list(&caps);
+    set.contains("IMAP4REV1").then_some(set)
 }
 
 fn check_greeting(line: &[u8]) -> Result<()> {
@@ -1167,12 +1218,12 @@ fn authenticate(
     let (mechanism, result) = if opts.xoauth2 {
         (
             "AUTHENTICATE XOAUTH2",
-            client.authenticate("XOAUTH2", &XOAuth2(creds)),
+            sasl(client, "XOAUTH2", &XOAuth2(creds), caps),
         )
     } else if caps.contains("AUTH=PLAIN") {
         (
             "AUTHENTICATE PLAIN",
-            client.authenticate("PLAIN", &PlainAuth(creds)),
+            sasl(client, "PLAIN", &PlainAuth(creds), caps),
         )
     } else if caps.contains("LOGINDISABLED") {
         return Err(Error::Auth(
@@ -1185,4 +1236,27 @@ fn authenticate(
         Error::Server(m) => Error::Auth(format!("server refused {mechanism}: {m}")),
         other => other.context(mechanism),
     })
+}
+
+type Login = std::result::Result<Imap, (imap::Error, imap::Client<Transport>)>;
+
+/// One SASL exchange. With SASL-IR (RFC 4959) the first answer goes with the command, a round
+/// trip less. Some servers (Coremail, NetEase's 126/163) advertise SASL-IR and answer BAD to
+/// it: then the usual exchange follows on the same connection. A NO is the server refusing the
+/// credentials, final either way.
+// The result is the imap crate's own login result, passed through.
+#[allow(clippy::result_large_err)]
+fn sasl<A: imap::Authenticator>(
+    client: imap::Client<Transport>,
+    mechanism: &str,
+    authenticator: &A,
+    caps: &HashSet<String>,
+) -> Login {
+    if !caps.contains("SASL-IR") {
+        return client.authenticate(mechanism, authenticator);
+    }
+    match client.authenticate_with_initial_response(mechanism, authenticator) {
+        Err((imap::Error::Bad(_), client)) => client.authenticate(mechanism, authenticator),
+        other => other,
+    }
 }

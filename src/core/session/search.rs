@@ -16,7 +16,8 @@ impl Session {
     /// Non-ASCII values make it a `CHARSET UTF-8` search, the values sent as literals when the
     /// server has LITERAL+ (or LITERAL- for up to 4096 bytes), else as quoted 8-bit text.
     pub fn search(&mut self, query: &SearchQuery) -> Result<Vec<u32>> {
-        let mode = LiteralMode::from_capabilities(|c| self.has_capability(c));
+        let caps = self.capabilities()?;
+        let mode = LiteralMode::from_capabilities(|c| caps.contains(c));
         let cmd = format!("UID SEARCH {}", query.to_command_args(mode));
         Ok(self.command(&cmd, "UID SEARCH")?.search_uids())
     }
