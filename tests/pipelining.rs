@@ -338,3 +338,75 @@ fn an_expunge_during_a_chunked_listing_skips_no_message() {
     assert_eq!(got, want);
     assert_eq!(email_close_session(s), EMAIL_OK);
 }
+
+#[test]
+fn chunked_listing_keeps_several_chunks_asked_and_a_refused_one_leaves_the_session_usable() {
+    // 9,000 messages: five listing chunks. The server's SELECT answer is slow, so the client
+    // measures a slow link and keeps several chunks asked for ahead. The first time, the
+    // server refuses the second chunk: the read fails with the server's words, and the next
+    // read (on the same connection) lists and reads everything.
+    let all = mails(9000);
+    let most = Arc::new(Mutex::new(0usize));
+    let seen_most = Arc::clone(&most);
+    let server = Server::start(false, move |c: &mut Conn| {
+        let mailbox = all.clone();
+        let mut refused = false;
+        greet_and_serve(c, &all, |c, tag, cmd, _| {
+            let upper = cmd.to_ascii_uppercase();
+            if upper.starts_with("SELECT") {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+                return Hook::Default;
+            }
+            if !upper.starts_with("FETCH ") {
+                return Hook::Default;
+            }
+            // Count the listing commands already waiting behind this one.
+            let mut queued = vec![(tag.to_string(), cmd.to_string())];
+            c.set_read_timeout(Some(100));
+            while let Some(next) = c.command() {
+                let listing = next.1.to_ascii_uppercase().starts_with("FETCH ");
+                queued.push(next);
+                if !listing {
+                    break;
+                }
+            }
+            c.set_read_timeout(Some(10_000));
+            {
+                let mut m = seen_most.lock().unwrap();
+                *m = (*m).max(queued.len());
+            }
+            let mut out = Vec::new();
+            for (tag, cmd) in &queued {
+                let upper = cmd.to_ascii_uppercase();
+                if upper.starts_with("FETCH 2001:") && !refused {
+                    refused = true;
+                    out.extend(format!("{tag} NO [SERVERBUG] Internal error\r\n").into_bytes());
+                } else if upper.starts_with("FETCH ") {
+                    out.extend(listing_by_sequence(cmd, &mailbox));
+                    out.extend(format!("{tag} OK FETCH done\r\n").into_bytes());
+                } else {
+                    out.extend(format!("{tag} BAD not expected here\r\n").into_bytes());
+                }
+            }
+            c.send_big(&out);
+            Hook::Handled
+        });
+    });
+    let s = start_plain(server.port, "");
+    let (rc, got) = read_subjects(s, EMAIL_READ_HEADERS);
+    assert_eq!(
+        rc,
+        EMAIL_ERR_SERVER,
+        "{}",
+        text(email_session_error_message(s))
+    );
+    assert!(got.is_empty());
+    let message = text(email_session_error_message(s));
+    assert!(message.contains("Internal error"), "{message}");
+    let (rc, got) = read_subjects(s, EMAIL_READ_HEADERS);
+    assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
+    assert_eq!(got, numbered(9000));
+    assert_eq!(email_close_session(s), EMAIL_OK);
+    let most = *most.lock().unwrap();
+    assert!(most >= 3, "at most {most} listing commands outstanding");
+}

@@ -681,13 +681,22 @@ impl Session {
         let opts = *opts;
         let exists = self.exists;
         let expunges = self.expunges_seen;
-        let mut result = self.run(|imap| list_folder(imap, exists, &opts), "listing (FETCH)");
+        // Chunks asked for ahead: at least one, more on a slow link (as for batches).
+        let ahead = if self.opts.pipelining {
+            self.depth.max(1)
+        } else {
+            0
+        };
+        let mut result = self.run(
+            |imap| list_folder(imap, exists, ahead, &opts),
+            "listing (FETCH)",
+        );
         if exists > LIST_CHUNK && self.expunges_seen != expunges && result.is_ok() {
             // A server that reports an EXPUNGE while answering FETCH (RFC 3501 7.4.1 forbids
             // it) shifts the sequence numbers between chunks: list again in one answer, so
             // that no message is skipped.
             result = self.run(
-                |imap| list_folder(imap, 0, &opts),
+                |imap| list_folder(imap, 0, 0, &opts),
                 "listing (UID FETCH 1:*)",
             );
         }
@@ -799,11 +808,17 @@ fn messages_of(fetches: &imap::types::Fetches, opts: &ReadOptions) -> Vec<Messag
 pub(crate) const LIST_CHUNK: u32 = 2000;
 
 /// UID, flags and size of every message of the selected folder (`exists` messages as last
-/// reported; 0 forces one answer). Up to [`LIST_CHUNK`] messages: one `UID FETCH 1:*`. More: FETCH by sequence
-/// ranges, each asked for before the one before it is read (pipelining); sequence numbers
-/// cannot shift during a run of FETCH commands (a server may not send EXPUNGE while answering
-/// FETCH, RFC 3501 7.4.1), and the last range is open (`n:*`) for messages that arrived since.
-fn list_folder(imap: &mut Imap, exists: u32, opts: &ReadOptions) -> imap::Result<Vec<Listed>> {
+/// reported; 0 forces one answer). Up to [`LIST_CHUNK`] messages: one `UID FETCH 1:*`. More:
+/// FETCH by sequence ranges, `ahead` of them asked for beyond the one being read (pipelining);
+/// sequence numbers cannot shift during a run of FETCH commands (a server may not send EXPUNGE
+/// while answering FETCH, RFC 3501 7.4.1), and the last range is open (`n:*`) for messages
+/// that arrived since. The answers not read yet wait in the socket, not in memory.
+fn list_folder(
+    imap: &mut Imap,
+    exists: u32,
+    ahead: usize,
+    opts: &ReadOptions,
+) -> imap::Result<Vec<Listed>> {
     let keep = |fetches: imap::types::Fetches, out: &mut Vec<Listed>| {
         out.extend(
             fetches
@@ -825,17 +840,33 @@ fn list_folder(imap: &mut Imap, exists: u32, opts: &ReadOptions) -> imap::Result
             format!("{first}:{last}")
         }
     });
-    let mut pending = match ranges.next() {
-        Some(range) => imap.fetch_send(range, reader::LIST_QUERY)?,
-        None => return Ok(out),
-    };
-    for range in ranges {
-        let next = imap.fetch_send(range, reader::LIST_QUERY)?;
-        keep(imap.fetch_receive(pending)?, &mut out);
-        pending = next;
+    let mut pending = VecDeque::new();
+    loop {
+        while pending.len() <= ahead {
+            match ranges.next() {
+                Some(range) => pending.push_back(imap.fetch_send(range, reader::LIST_QUERY)?),
+                None => break,
+            }
+        }
+        let Some(oldest) = pending.pop_front() else {
+            return Ok(out);
+        };
+        match imap.fetch_receive(oldest) {
+            Ok(fetches) => keep(fetches, &mut out),
+            Err(e @ (imap::Error::No(_) | imap::Error::Bad(_))) => {
+                // The server refused a chunk: read the answers still due, so that the
+                // connection stays in step for the next command.
+                for later in pending {
+                    match imap.fetch_receive(later) {
+                        Ok(_) | Err(imap::Error::No(_) | imap::Error::Bad(_)) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
-    keep(imap.fetch_receive(pending)?, &mut out);
-    Ok(out)
 }
 
 /// The batch a prefetch thread reads: one already asked for, or one it asks for itself.
