@@ -29,7 +29,8 @@ GNU_TIME = "/usr/bin/time"
 
 
 def run_child(cmd, env, timeout=TOOL_TIMEOUT):
-    """Runs cmd; returns (seconds, peak RSS in bytes, exit code or -signal, stdout, stderr).
+    """Runs cmd; returns (seconds, peak RSS in bytes, exit code or -signal, stdout, stderr,
+    CPU seconds (user + system, the tool's and its children's)).
 
     The peak RSS comes from GNU time (its %M, the getrusage of the tool's process): Linux
     carries the RSS high-water mark of a process across exec, so the rusage of a child forked
@@ -56,8 +57,20 @@ def run_child(cmd, env, timeout=TOOL_TIMEOUT):
             # (-q: a tool killed by a signal gives exit code 128 + signal, no extra line)
             lines = rss_file.read().split()
             rss = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0
+        cpu = usage.ru_utime + usage.ru_stime
         return (elapsed, rss, proc.returncode,
-                out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+                out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                cpu)
+
+
+def process_cpu(pid):
+    """CPU seconds (user + system) a running process used so far; None when unknown."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def parse_kv(text):
@@ -80,12 +93,15 @@ class Tool:
         self.strict_count = strict_count  # a wrong count fails the benchmark (imapmail)
         self.curl_uids = curl_uids
         self.times, self.rss, self.failures, self.warnings = [], [], [], []
+        self.cpu, self.proxy_cpu = [], []
 
-    def run_once(self, env, expected, port):
+    def run_once(self, env, expected, port, proxy_pid=None):
         if self.curl_uids is not None:
             return self.run_curl(env, port)
         cmd = [c.replace("{port}", str(port)) for c in self.cmd]
-        t, rss, rc, out, err = run_child(cmd, env)
+        proxy_before = process_cpu(proxy_pid) if proxy_pid else None
+        t, rss, rc, out, err, cpu = run_child(cmd, env)
+        proxy_after = process_cpu(proxy_pid) if proxy_pid else None
         if rc != 0:
             self.failures.append("exit %s: %s" % (rc, (err or out).strip()[-600:]))
             return
@@ -97,16 +113,20 @@ class Tool:
                 return
         self.times.append(t)
         self.rss.append(rss)
+        self.cpu.append(cpu)
+        if proxy_before is not None and proxy_after is not None:
+            self.proxy_cpu.append(proxy_after - proxy_before)
 
     def run_curl(self, env, port):
         user, password = env["BENCH_USER"], env["IMAPMAIL_PASSWORD"]
         peak = 0
+        cpu_total = 0.0
         out_file = env["BENCH_CURL_CONFIG"] + ".out"
         start = time.perf_counter()
         for uid in self.curl_uids:
             url = "imap://127.0.0.1:%d/INBOX;UID=%d" % (port, uid)
             # The credentials come from a curl config file, not the command line.
-            t, rss, rc, out, err = run_child(
+            t, rss, rc, out, err, cpu = run_child(
                 ["curl", "-sS", "--fail", "--max-time", "120", "-K", env["BENCH_CURL_CONFIG"],
                  "-o", out_file, url], env)
             if rc != 0:
@@ -115,25 +135,30 @@ class Tool:
             if os.path.getsize(out_file) == 0:
                 self.warnings.append("curl UID %d: empty answer" % uid)
             peak = max(peak, rss)
+            cpu_total += cpu
         total = time.perf_counter() - start
         os.unlink(out_file)
         self.times.append(total * self.scale)
         self.rss.append(peak)
+        self.cpu.append(cpu_total * self.scale)
 
     def row(self, baselines):
         if not self.times:
-            return [self.name, "FAILED", "", "", "", ""]
+            return [self.name, "FAILED", "", "", "", "", ""]
         med = statistics.median(self.times)
         base = baselines.get(self.kind)
         ratio = "%.1f" % (med / base) if base else ""
+        cpu = "%.2f" % statistics.median(self.cpu) if self.cpu else ""
         return [self.name, "%.3f" % med, "%.3f" % min(self.times), ratio,
-                "%.0f" % (max(self.rss) / 1e6), self.note()]
+                "%.0f" % (max(self.rss) / 1e6), cpu, self.note()]
 
     def note(self):
         notes = []
         if self.curl_uids is not None:
             notes.append("%d of %d messages, time x%.0f" % (len(self.curl_uids), self.total,
                                                              self.scale))
+        if self.proxy_cpu:
+            notes.append("proxy CPU %.2f s" % statistics.median(self.proxy_cpu))
         if self.failures:
             notes.append("%d failed run(s)" % len(self.failures))
         if self.warnings:
@@ -146,18 +171,19 @@ def print_table(title, tools):
     for t in tools:
         if t.name.startswith("raw") and t.times:
             baselines.setdefault(t.kind, statistics.median(t.times))
-    header = ["tool", "median s", "min s", "x raw", "peak RSS MB", "note"]
+    header = ["tool", "median s", "min s", "x raw", "peak RSS MB", "CPU s", "note"]
     rows = [header] + [t.row(baselines) for t in tools]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     print()
     print(title)
     for n, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in range(1, 5)] + [r[5]]
+        cells = [r[0].ljust(widths[0])] + [r[i].rjust(widths[i]) for i in range(1, 6)] + [r[6]]
         print("  ".join(cells).rstrip())
         if n == 0:
-            print("  ".join("-" * w for w in widths[:5]) + "  ----")
+            print("  ".join("-" * w for w in widths[:6]) + "  ----")
     print("x raw: median divided by the median of the raw C client of the same kind "
-          "(full read, or header listing).")
+          "(full read, or header listing). CPU s: the tool's own CPU time (user + system, "
+          "median); proxy CPU: what the latency proxy used meanwhile, on the same cores.")
 
 
 def main():
@@ -255,9 +281,10 @@ def main():
             for r in range(args.runs):
                 sys.stderr.write("run_bench: %s, round %d/%d\n" % (name, r + 1, args.runs))
                 for t in tools:
-                    t.run_once(env, n, port)
+                    t.run_once(env, n, port, proxy.pid if proxy and port != args.port else None)
             results["configs"].append({"name": name, "tools": [
                 {"name": t.name, "kind": t.kind, "seconds": t.times, "peak_rss_bytes": t.rss,
+                 "cpu_seconds": t.cpu, "proxy_cpu_seconds": t.proxy_cpu,
                  "failures": t.failures, "warnings": t.warnings} for t in tools]})
     finally:
         if proxy:
