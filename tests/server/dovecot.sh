@@ -461,29 +461,12 @@ cmd_add_user() {
 # argv: DIR USER FOLDER then a list of "S<path>" (seen) / "U<path>" (unseen).
 # (a single-quoted string, not a heredoc: bash reads heredocs byte by byte)
 ADD_PY='import fcntl, os, socket, sys, time
-from email._parseaddr import parsedate_tz, mktime_tz
+sys.path.insert(0, os.environ["SEED_HELPERS"])
+from mailnames import internal_date, mutf7
 
 def die(msg):
     sys.stderr.write("dovecot.sh: error: %s\n" % msg)
     sys.exit(1)
-
-def mutf7(name):
-    """IMAP modified UTF-7 (RFC 3501 5.1.3), the on-disk mailbox name encoding."""
-    out, buf = [], []
-    def flush():
-        if buf:
-            import base64
-            b = "".join(buf).encode("utf-16-be")
-            out.append("&" + base64.b64encode(b).decode().rstrip("=").replace("/", ",") + "-")
-            buf.clear()
-    for ch in name:
-        if 0x20 <= ord(ch) <= 0x7e:
-            flush()
-            out.append("&-" if ch == "&" else ch)
-        else:
-            buf.append(ch)
-    flush()
-    return "".join(out)
 
 dir_, user, folder = sys.argv[1:4]
 items = [(a[0] == "S", a[1:]) for a in sys.argv[4:]]
@@ -524,24 +507,6 @@ for seen, path in items:
     else:
         with open(path, "rb") as f:
             datas.append((seen, f.read()))
-
-def internal_date(data):
-    head = data.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    value = None
-    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
-        if value is not None and line[:1] in (b" ", b"\t"):
-            value += b" " + line.strip()
-            continue
-        if value is not None:
-            break
-        if line.lower().startswith(b"date:"):
-            value = line[5:].strip()
-    if value:
-        try:
-            return mktime_tz(parsedate_tz(value.decode("ascii", "replace")))
-        except Exception:
-            pass
-    return None
 
 host = socket.gethostname().split(".")[0] or "localhost"
 pid = os.getpid()
@@ -623,7 +588,7 @@ cmd_add_message() {
     *) die "5th argument must be 'seen' (or absent), got '$5'" ;;
     esac
     [ "$4" = - ] || [ -r "$4" ] || die "cannot read message file '$4'"
-    MAIL_USER="$MAIL_USER" "$PY" -S -c "$ADD_PY" "$dir" "$2" "$3" "$flag$4"
+    SEED_HELPERS="$SCRIPT_DIR" MAIL_USER="$MAIL_USER" "$PY" -S -c "$ADD_PY" "$dir" "$2" "$3" "$flag$4"
 }
 
 cmd_add_messages() {
@@ -648,7 +613,7 @@ cmd_add_messages() {
         shift
     done
     [ ${#args[@]} -gt 0 ] || return 0
-    MAIL_USER="$MAIL_USER" "$PY" -S -c "$ADD_PY" "$dir" "$user" "$folder" "${args[@]}"
+    SEED_HELPERS="$SCRIPT_DIR" MAIL_USER="$MAIL_USER" "$PY" -S -c "$ADD_PY" "$dir" "$user" "$folder" "${args[@]}"
 }
 
 cmd_seed_demo() {

@@ -9,49 +9,17 @@ PROG names the calling script in error messages; STYLE is "plain" (folder names 
 (the servers create INBOX and the special-use folders then). "S" marks a message \\Seen.
 Test fixture only: the password comes on the command line.
 """
-import email.utils, imaplib, sys, time
+import imaplib, os, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mailnames import internal_date, mutf7  # noqa: E402
 
 def die(msg):
     sys.stderr.write("%s: error: %s\n" % (PROG, msg))
     sys.exit(1)
 
-def mutf7(name):
-    import base64
-    out, buf = [], []
-    def flush():
-        if buf:
-            b = "".join(buf).encode("utf-16-be")
-            out.append("&" + base64.b64encode(b).decode().rstrip("=").replace("/", ",") + "-")
-            buf.clear()
-    for ch in name:
-        if 0x20 <= ord(ch) <= 0x7e:
-            flush()
-            out.append("&-" if ch == "&" else ch)
-        else:
-            buf.append(ch)
-    flush()
-    return "".join(out)
-
 def quote(name):
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-def internal_date(data):
-    head = data.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
-    value = None
-    for line in head.split(b"\n"):
-        if value is not None and line[:1] in (b" ", b"\t"):
-            value += b" " + line.strip()
-            continue
-        if value is not None:
-            break
-        if line.lower().startswith(b"date:"):
-            value = line[5:].strip()
-    if value is None:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(value.decode("latin-1")).timestamp()
-    except Exception:
-        return None
 
 PROG, STYLE = sys.argv[1:3]
 port, user, password, folder = sys.argv[3:7]
