@@ -29,6 +29,70 @@ macro_rules! quote {
     };
 }
 
+/// The bytes of a command line that carries a credential (LOGIN, an AUTHENTICATE initial
+/// response, an answer to an AUTHENTICATE challenge). Built in a buffer sized up front (a
+/// growing `Vec` would leave copies behind when it moves), written past the connection's write
+/// buffer (see [`Connection::write_secret_line`]) and overwritten with zeros when dropped.
+struct SecretLine(Vec<u8>);
+
+impl SecretLine {
+    /// A line with room for `len` bytes and the CRLF.
+    fn with_capacity(len: usize) -> SecretLine {
+        SecretLine(Vec::with_capacity(len + 2))
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        debug_assert!(self.0.len() + bytes.len() <= self.0.capacity(), "SecretLine too small");
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// Appends `value` as an IMAP quoted string (as `quote!`), which takes at most twice its
+    /// length plus two.
+    fn push_quoted(&mut self, value: &str) {
+        self.push(b"\"");
+        for &b in value.as_bytes() {
+            if b == b'"' || b == b'\\' {
+                self.push(b"\\");
+            }
+            self.push(&[b]);
+        }
+        self.push(b"\"");
+    }
+
+    /// Appends the base64 of `data` without any intermediate copy.
+    fn push_base64(&mut self, data: &[u8]) {
+        let start = self.0.len();
+        let len = base64::encoded_len(data.len(), true).unwrap_or(usize::MAX);
+        debug_assert!(start + len <= self.0.capacity(), "SecretLine too small");
+        self.0.resize(start + len, 0);
+        let written = general_purpose::STANDARD
+            .encode_slice(data, &mut self.0[start..])
+            .unwrap_or(0);
+        self.0.truncate(start + written);
+    }
+}
+
+impl Drop for SecretLine {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+/// Overwrites `bytes` with zeros, with volatile writes that the optimizer cannot drop as dead
+/// stores to memory about to be freed.
+fn wipe(bytes: &mut [u8]) {
+    for b in bytes.iter_mut() {
+        // SAFETY: `b` is a valid, aligned and exclusive reference to a byte.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Room for the base64 of `len` bytes.
+fn base64_room(len: usize) -> usize {
+    base64::encoded_len(len, true).unwrap_or(usize::MAX / 4)
+}
+
 trait OptionExt<E> {
     fn err(self) -> std::result::Result<(), E>;
 }
@@ -432,14 +496,16 @@ impl<T: Read + Write> Client<T> {
         password: impl AsRef<str>,
     ) -> ::std::result::Result<Session<T>, (Error, Client<T>)> {
         let synopsis = "LOGIN";
-        let u =
-            ok_or_unauth_client_err!(validate_str(synopsis, "username", username.as_ref()), self);
-        let p =
-            ok_or_unauth_client_err!(validate_str(synopsis, "password", password.as_ref()), self);
-        ok_or_unauth_client_err!(
-            self.run_command_and_check_ok(&format!("LOGIN {} {}", u, p)),
-            self
-        );
+        let (u, p) = (username.as_ref(), password.as_ref());
+        ok_or_unauth_client_err!(validate_str_noquote(synopsis, "username", u), self);
+        ok_or_unauth_client_err!(validate_str_noquote(synopsis, "password", p), self);
+        // The arguments go quoted into one wiped buffer (no quoted copies, no format!).
+        let mut args = SecretLine::with_capacity(2 * (u.len() + p.len()) + 5);
+        args.push_quoted(u);
+        args.push(b" ");
+        args.push_quoted(p);
+        ok_or_unauth_client_err!(self.conn.run_secret_command("LOGIN", &args.0), self);
+        ok_or_unauth_client_err!(self.read_response().map(|_| ()), self);
 
         Ok(Session::new(self.conn))
     }
@@ -507,13 +573,17 @@ impl<T: Read + Write> Client<T> {
         auth_type: impl AsRef<str>,
         authenticator: &A,
     ) -> ::std::result::Result<Session<T>, (Error, Client<T>)> {
-        let initial = general_purpose::STANDARD.encode(authenticator.process(b""));
-        // RFC 4959: an empty initial response is sent as "=".
-        let initial = if initial.is_empty() { "=" } else { &initial };
-        ok_or_unauth_client_err!(
-            self.run_command(&format!("AUTHENTICATE {} {}", auth_type.as_ref(), initial)),
-            self
-        );
+        let response = authenticator.process(b"");
+        let response = response.as_ref();
+        let mut initial = SecretLine::with_capacity(base64_room(response.len()) + 1);
+        if response.is_empty() {
+            // RFC 4959: an empty initial response is sent as "=".
+            initial.push(b"=");
+        } else {
+            initial.push_base64(response);
+        }
+        let command = format!("AUTHENTICATE {}", auth_type.as_ref());
+        ok_or_unauth_client_err!(self.conn.run_secret_command(&command, &initial.0), self);
         self.do_auth_handshake(authenticator)
     }
 
@@ -560,12 +630,11 @@ impl<T: Read + Write> Client<T> {
                     )
                 };
 
-                let raw_response = &authenticator.process(&challenge);
-                let auth_response = general_purpose::STANDARD.encode(raw_response);
-                ok_or_unauth_client_err!(
-                    self.write_line(auth_response.into_bytes().as_slice()),
-                    self
-                );
+                let raw_response = authenticator.process(&challenge);
+                let raw_response = raw_response.as_ref();
+                let mut answer = SecretLine::with_capacity(base64_room(raw_response.len()));
+                answer.push_base64(raw_response);
+                ok_or_unauth_client_err!(self.conn.write_secret_line(answer, "<answer>"), self);
             } else {
                 ok_or_unauth_client_err!(self.read_response_onto(&mut line), self);
                 return Ok(Session::new(self.conn));
@@ -1893,6 +1962,36 @@ impl<T: Read + Write> Connection<T> {
         }
         Ok(())
     }
+
+    /// Sends the tagged command `verb secret` (a credential), built in one wiped buffer.
+    fn run_secret_command(&mut self, verb: &str, secret: &[u8]) -> Result<()> {
+        self.tag += 1;
+        let tag = format!("{}{} {}", TAG_PREFIX, self.tag, verb);
+        let mut line = SecretLine::with_capacity(tag.len() + 1 + secret.len());
+        line.push(tag.as_bytes());
+        line.push(b" ");
+        line.push(secret);
+        let result = self.write_secret_line(line, &tag);
+        if result.is_err() {
+            self.tag -= 1;
+        }
+        result
+    }
+
+    /// Writes a line holding a credential straight to the stream, past the write buffer (which
+    /// would keep a copy until later commands overwrite it), then wipes it. Debug output shows
+    /// `shown` instead.
+    fn write_secret_line(&mut self, mut line: SecretLine, shown: &str) -> Result<()> {
+        line.push(&[CR, LF]);
+        self.stream.flush()?;
+        let stream = self.stream.get_mut();
+        stream.write_all(&line.0)?;
+        stream.flush()?;
+        if self.debug {
+            eprintln!("C: {} <redacted>", shown);
+        }
+        Ok(())
+    }
 }
 
 /// Bytes of an unparseable response kept in [`ParseError::Invalid`].
@@ -2566,6 +2665,39 @@ mod tests {
             session.stream.get_ref().written_buf == command.as_bytes().to_vec(),
             "Invalid login command"
         );
+    }
+
+    #[test]
+    fn login_quotes_special_characters() {
+        let response = b"a1 OK Logged in\r\n".to_vec();
+        let (username, password) = ("us\"er", "pa\\ss\"wörd");
+        let command = format!("a1 LOGIN {} {}\r\n", quote!(username), quote!(password));
+        let client = Client::new(MockStream::new(response));
+        let session = client.login(username, password).unwrap();
+        assert_eq!(
+            session.stream.get_ref().written_buf,
+            command.as_bytes().to_vec()
+        );
+    }
+
+    #[test]
+    fn login_refused_returns_the_client() {
+        let response = b"a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n".to_vec();
+        let client = Client::new(MockStream::new(response));
+        let (err, client) = client.login("user", "pass").err().unwrap();
+        assert!(matches!(err, Error::No(_)), "{err:?}");
+        assert_eq!(client.tag, 1);
+    }
+
+    #[test]
+    fn wipe_zeroes_every_byte() {
+        let mut line = SecretLine::with_capacity(8);
+        line.push(b"secret");
+        let mut copy = line.0.clone();
+        wipe(&mut copy);
+        assert_eq!(copy, vec![0u8; 6]);
+        line.push_base64(b"");
+        assert_eq!(line.0, b"secret");
     }
 
     #[test]
