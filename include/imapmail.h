@@ -796,8 +796,9 @@ void email_uids_free(EmailUids *list);
  *   `EMAIL_SECURITY_NONE`) plus `EMAIL_ACCEPT_INVALID_CERTS` and/or `EMAIL_AUTH_XOAUTH2`.
  *
  * Certificates and host names are verified against the system's trusted roots. STARTTLS mode
- * fails closed. Login uses AUTHENTICATE PLAIN when offered, otherwise LOGIN (refused when the
- * server advertises LOGINDISABLED).
+ * fails closed. Login uses AUTHENTICATE PLAIN when offered (the credentials on the command
+ * line itself when the server offers SASL-IR, a round trip less), otherwise LOGIN (refused when
+ * the server advertises LOGINDISABLED).
  *
  * Returns a new session, to be closed with `email_close_session`, or NULL on failure: then
  * `email_last_error()` gives the status (`EMAIL_ERR_CONNECT`, `EMAIL_ERR_TLS`,
