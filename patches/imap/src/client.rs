@@ -62,7 +62,7 @@ impl SecretLine {
     /// Appends the base64 of `data` without any intermediate copy.
     fn push_base64(&mut self, data: &[u8]) {
         let start = self.0.len();
-        let len = base64::encoded_len(data.len(), true).unwrap_or(usize::MAX);
+        let len = base64_room(data.len());
         debug_assert!(start + len <= self.0.capacity(), "SecretLine too small");
         self.0.resize(start + len, 0);
         let written = general_purpose::STANDARD

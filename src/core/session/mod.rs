@@ -210,7 +210,8 @@ impl Session {
         let mut round_trip = std::time::Duration::MAX;
         // Some servers (NetEase, QQ Mail) refuse LOGIN or SELECT from clients that have not
         // said who they are (RFC 2971). The answer itself does not matter.
-        if caps.contains("ID") {
+        let id_sent = caps.contains("ID");
+        if id_sent {
             let asked = std::time::Instant::now();
             if let Err(e) = client.run_command_and_check_ok(ID_COMMAND) {
                 let e = Error::from_imap(e);
@@ -220,7 +221,6 @@ impl Session {
             }
             round_trip = asked.elapsed();
         }
-        let id_sent = caps.contains("ID");
         let imap = authenticate(client, &opts, creds, &caps)?;
         let mut session = Session {
             imap: Some(imap),
@@ -275,14 +275,14 @@ impl Session {
 
     /// The capabilities after login (upper case), asked for on the first call.
     pub(crate) fn capabilities(&mut self) -> Result<&HashSet<String>> {
-        if self.capabilities.is_none() {
-            let caps = self.run(
+        let caps = match self.capabilities.take() {
+            Some(caps) => caps,
+            None => self.run(
                 |imap| imap.capabilities().map(|c| capability_set(&c)),
                 "CAPABILITY",
-            )?;
-            self.capabilities = Some(caps);
-        }
-        Ok(self.capabilities.get_or_insert_with(HashSet::new))
+            )?,
+        };
+        Ok(self.capabilities.insert(caps))
     }
 
     /// The selected folder (UTF-8).
