@@ -843,6 +843,24 @@ mod tests {
     }
 
     #[test]
+    fn raw_8bit_text_declared_quoted_printable_keeps_its_letters() {
+        // Mailers do send 8-bit text labelled quoted-printable; the published quoted_printable
+        // crate dropped those bytes ("Caf cr\u{e8}me"). Latin-1 too: the bytes reach the
+        // charset decoder as they are.
+        let raw = "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+                   Content-Type: text/plain; charset=utf-8\r\n\
+                   Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+                   Caf\u{e9} cr=C3=A8me\r\n--b\r\n\
+                   Content-Type: text/html; charset=iso-8859-1\r\n\
+                   Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+        let mut raw = raw.as_bytes().to_vec();
+        raw.extend_from_slice(b"<p>na\xEFve =E9t=E9</p>\r\n--b--\r\n");
+        let m = Message::from_raw(raw);
+        assert_eq!(m.body().text, "Caf\u{e9} cr\u{e8}me");
+        assert_eq!(m.body().html, "<p>na\u{ef}ve \u{e9}t\u{e9}</p>");
+    }
+
+    #[test]
     fn too_deep_mime_still_returns_the_message() {
         let mut raw = String::from("Subject: deep\r\n");
         for i in 0..150 {
