@@ -229,7 +229,14 @@ fn _decode(input: &[u8], options: Options) -> Result<Vec<u8>, QuotedPrintableErr
         }
         let mut rest = line;
         loop {
-            let Some(at) = memchr::memchr(b'=', rest) else {
+            // Text in other scripts is a run of escapes ("=E3=81=82"): the next '=' is often
+            // the next byte, which needs no search.
+            let next = if rest.first() == Some(&b'=') {
+                Some(0)
+            } else {
+                memchr::memchr(b'=', rest)
+            };
+            let Some(at) = next else {
                 decoded.extend_from_slice(rest);
                 add_line_break = Some(true);
                 break;
@@ -339,13 +346,31 @@ fn trim_ascii_whitespace_end(line: &[u8]) -> &[u8] {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
+    match HEX_VALUES[usize::from(b)] {
+        NOT_HEX => None,
+        value => Some(value),
     }
 }
+
+const NOT_HEX: u8 = 0xFF;
+
+/// The value of each byte as a hex digit (either case), or [`NOT_HEX`]: a table, because text
+/// in other scripts is mostly escapes.
+static HEX_VALUES: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'A' as usize + i] = 10 + i as u8;
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 fn append(
     result: &mut String,
