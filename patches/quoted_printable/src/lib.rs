@@ -836,9 +836,9 @@ mod tests {
             (0..len)
                 .map(|_| {
                     let r = self.next();
-                    if wide && r % 7 == 0 {
+                    if wide && r.is_multiple_of(7) {
                         (r >> 8) as u8
-                    } else if r % 3 == 0 {
+                    } else if r.is_multiple_of(3) {
                         b' ' + ((r >> 8) % 95) as u8
                     } else {
                         PICKS[((r >> 8) % PICKS.len() as u64) as usize]
