@@ -1171,6 +1171,21 @@ fn login_takes_few_round_trips_and_capabilities_are_asked_when_needed() {
     let verbs: Vec<&str> = sent.iter().map(|c| c.split(' ').next().unwrap()).collect();
     assert_eq!(&verbs[..3], ["ID", "AUTHENTICATE", "SELECT"], "{sent:#?}");
     assert_eq!(sent[1], "AUTHENTICATE PLAIN <redacted>", "{sent:#?}");
+    // ID goes out with the login line (pipelining): AUTHENTICATE is sent before the answer to
+    // ID is read, so both take one round trip.
+    let lines: Vec<String> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let auth_sent = lines
+        .iter()
+        .position(|l| l.starts_with("C: a2 AUTHENTICATE"));
+    let id_answered = lines.iter().position(|l| l.starts_with("S: a1 OK"));
+    assert!(
+        auth_sent.is_some() && id_answered.is_some() && auth_sent < id_answered,
+        "{lines:#?}"
+    );
     let capability_at = verbs.iter().position(|v| *v == "CAPABILITY");
     let first_move = sent.iter().position(|c| c.starts_with("UID MOVE"));
     assert!(

@@ -610,6 +610,35 @@ fn coremail_offers_sasl_ir_and_refuses_it_then_the_usual_exchange_logs_in() {
 }
 
 #[test]
+fn id_sent_with_the_login_line_may_be_refused() {
+    // With SASL-IR, ID goes out just before the AUTHENTICATE line and its answer is read
+    // after both were sent. A server that refuses ID (NO) still logs the client in.
+    let srv = server::start(
+        Config {
+            greeting: "* OK [CAPABILITY IMAP4rev1 ID SASL-IR AUTH=PLAIN] ready\r\n".into(),
+            mails: mails(2),
+            ..Config::default()
+        }
+        .with_hook(move |cmd, _conn, default| {
+            if cmd.name == "ID" {
+                return Action::Send(format!("{} NO ID not today\r\n", cmd.tag).into_bytes());
+            }
+            Action::Send(default)
+        }),
+    );
+    let s = open(&srv);
+    assert_reads_all(s, 2);
+    close(s);
+    let verbs: Vec<String> = srv
+        .log()
+        .into_iter()
+        .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest.to_string()))
+        .collect();
+    assert!(verbs[0].starts_with("ID ("), "{verbs:?}");
+    assert_eq!(verbs[1], "AUTHENTICATE PLAIN AHVzZXIAcGFzcw==", "{verbs:?}");
+}
+
+#[test]
 fn wrong_password_with_sasl_ir_is_an_auth_error_without_a_second_try() {
     let srv = server::start(Config {
         greeting: "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n".into(),

@@ -587,6 +587,54 @@ impl<T: Read + Write> Client<T> {
         self.do_auth_handshake(authenticator)
     }
 
+    /// Sends a command without reading its answer (pipelining, RFC 3501 5.5), for a command
+    /// that does not change the connection's state, such as `ID` (RFC 2971), just before
+    /// [`Client::authenticate_with_initial_response_after`], which reads its answer. Returns
+    /// the command's tag number.
+    pub fn send_command(&mut self, command: impl AsRef<str>) -> Result<u32> {
+        self.conn.run_command(command.as_ref())?;
+        Ok(self.conn.tag)
+    }
+
+    /// As [`Client::authenticate_with_initial_response`] when the command tagged `pending`
+    /// (sent with [`Client::send_command`]) has not been answered yet: the `AUTHENTICATE` line
+    /// goes out at once, then the answer to `pending` is read, then the authentication's, so
+    /// that both take one round trip instead of two. Returns `pending`'s outcome (`Error::No`
+    /// or `Error::Bad` when the server refused it) beside the authentication's. When its answer
+    /// cannot be read at all (the connection failed, or the answer is not IMAP), that error is
+    /// the first element and the authentication's is `Error::ConnectionLost`.
+    #[allow(clippy::type_complexity)]
+    pub fn authenticate_with_initial_response_after<A: Authenticator>(
+        mut self,
+        pending: u32,
+        auth_type: impl AsRef<str>,
+        authenticator: &A,
+    ) -> (
+        Result<()>,
+        ::std::result::Result<Session<T>, (Error, Client<T>)>,
+    ) {
+        let response = authenticator.process(b"");
+        let response = response.as_ref();
+        let mut initial = SecretLine::with_capacity(base64_room(response.len()) + 1);
+        if response.is_empty() {
+            initial.push(b"=");
+        } else {
+            initial.push_base64(response);
+        }
+        let command = format!("AUTHENTICATE {}", auth_type.as_ref());
+        if let Err(e) = self.conn.run_secret_command(&command, &initial.0) {
+            // Not sent: the answer to `pending` is still to be read, by the caller.
+            return (Ok(()), Err((e, self)));
+        }
+        let mut data = Vec::new();
+        let before = match self.conn.read_response_to_onto(pending, &mut data) {
+            Ok(_) => Ok(()),
+            Err(e @ (Error::No(_) | Error::Bad(_))) => Err(e),
+            Err(e) => return (Err(e), Err((Error::ConnectionLost, self))),
+        };
+        (before, self.do_auth_handshake(authenticator))
+    }
+
     /// This func does the handshake process once the authenticate command is made.
     fn do_auth_handshake<A: Authenticator>(
         mut self,
@@ -2607,6 +2655,59 @@ mod tests {
             client.stream.get_ref().written_buf,
             b"a1 AUTHENTICATE XOAUTH2 dG9r\r\n\r\n".to_vec()
         );
+    }
+
+    #[test]
+    fn id_pipelined_before_authenticate() {
+        // ID's answer (its untagged data, then its completion) comes before AUTHENTICATE's;
+        // both lines were written before either answer was read.
+        let response = b"* ID (\"name\" \"Dovecot\")\r\na1 OK ID completed\r\n\
+            a2 OK Logged in\r\n"
+            .to_vec();
+        let mut client = Client::new(MockStream::new(response));
+        let id = client.send_command("ID (\"name\" \"x\")").unwrap();
+        assert_eq!(id, 1);
+        let (before, session) =
+            client.authenticate_with_initial_response_after(id, "PLAIN", &Fixed(b"foo"));
+        before.unwrap();
+        let session = session.unwrap();
+        assert_eq!(
+            session.stream.get_ref().written_buf,
+            b"a1 ID (\"name\" \"x\")\r\na2 AUTHENTICATE PLAIN Zm9v\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn id_refused_then_authenticate_refused_with_bad() {
+        // The command before may fail (NO) without failing the login; a BAD to the initial
+        // response gives the client back for the usual exchange, as without pipelining.
+        let response = b"a1 NO ID not allowed\r\na2 BAD no initial response\r\n\
+            + \r\na3 OK Logged in\r\n"
+            .to_vec();
+        let mut client = Client::new(MockStream::new(response));
+        let id = client.send_command("ID NIL").unwrap();
+        let (before, auth) =
+            client.authenticate_with_initial_response_after(id, "PLAIN", &Fixed(b"foo"));
+        assert!(matches!(before, Err(Error::No(_))), "{before:?}");
+        let (err, client) = auth.err().unwrap();
+        assert!(matches!(err, Error::Bad(_)), "{err:?}");
+        let session = client.authenticate("PLAIN", &Fixed(b"foo")).unwrap();
+        assert_eq!(
+            session.stream.get_ref().written_buf,
+            b"a1 ID NIL\r\na2 AUTHENTICATE PLAIN Zm9v\r\na3 AUTHENTICATE PLAIN\r\nZm9v\r\n"
+                .to_vec()
+        );
+    }
+
+    #[test]
+    fn unreadable_answer_before_authenticate_fails_the_login() {
+        let response = b"garbage that is not IMAP\r\na2 OK Logged in\r\n".to_vec();
+        let mut client = Client::new(MockStream::new(response));
+        let id = client.send_command("ID NIL").unwrap();
+        let (before, auth) =
+            client.authenticate_with_initial_response_after(id, "PLAIN", &Fixed(b"foo"));
+        assert!(matches!(before, Err(Error::Parse(_))), "{before:?}");
+        assert!(matches!(auth, Err((Error::ConnectionLost, _))));
     }
 
     #[test]

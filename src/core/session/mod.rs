@@ -211,17 +211,31 @@ impl Session {
         // Some servers (NetEase, QQ Mail) refuse LOGIN or SELECT from clients that have not
         // said who they are (RFC 2971). The answer itself does not matter.
         let id_sent = caps.contains("ID");
-        if id_sent {
-            let asked = std::time::Instant::now();
+        // With SASL-IR the login is one line: ID goes just before it and both are answered in
+        // one round trip (pipelining, RFC 3501 5.5; ID changes nothing the login depends on).
+        let pipelined_id = id_sent && opts.pipelining && initial_response_login(&opts, &caps);
+        let mut id_pending = None;
+        let asked = std::time::Instant::now();
+        if pipelined_id {
+            let tag = client
+                .send_command(ID_COMMAND)
+                .map_err(|e| Error::from_imap(e).context("ID"))?;
+            id_pending = Some(tag);
+        } else if id_sent {
             if let Err(e) = client.run_command_and_check_ok(ID_COMMAND) {
-                let e = Error::from_imap(e);
-                if e.breaks_connection() {
-                    return Err(e.context("ID"));
-                }
+                ignore_unless_broken(Error::from_imap(e), "ID")?;
             }
             round_trip = asked.elapsed();
         }
-        let imap = authenticate(client, &opts, creds, &caps)?;
+        let (id_outcome, imap) = authenticate(client, &opts, creds, &caps, id_pending);
+        if let Some(Err(e)) = id_outcome {
+            ignore_unless_broken(Error::from_imap(e), "ID")?;
+        }
+        let imap = imap?;
+        if pipelined_id {
+            // ID and the login together: at least the round trip.
+            round_trip = asked.elapsed();
+        }
         let mut session = Session {
             imap: Some(imap),
             prefetch: None,
@@ -1240,33 +1254,59 @@ impl imap::Authenticator for XOAuth2<'_> {
     }
 }
 
+/// True when the login will be one `AUTHENTICATE` line with its initial response (SASL-IR):
+/// what [`authenticate`] does for these options and capabilities.
+fn initial_response_login(opts: &SessionOptions, caps: &HashSet<String>) -> bool {
+    caps.contains("SASL-IR") && (opts.xoauth2 || caps.contains("AUTH=PLAIN"))
+}
+
+/// A failed command whose answer does not matter (ID): an error only when the connection is
+/// no longer usable.
+fn ignore_unless_broken(e: Error, what: &str) -> Result<()> {
+    if e.breaks_connection() {
+        Err(e.context(what))
+    } else {
+        Ok(())
+    }
+}
+
+/// Logs in. `pending` is the tag of a command sent just before and not answered yet (only
+/// with an initial-response login, see [`initial_response_login`]): its outcome comes first.
 fn authenticate(
     client: imap::Client<Transport>,
     opts: &SessionOptions,
     creds: &Credentials,
     caps: &HashSet<String>,
-) -> Result<Imap> {
-    let (mechanism, result) = if opts.xoauth2 {
+    pending: Option<u32>,
+) -> (Option<imap::Result<()>>, Result<Imap>) {
+    let (mechanism, (before, result)) = if opts.xoauth2 {
         (
             "AUTHENTICATE XOAUTH2",
-            sasl(client, "XOAUTH2", &XOAuth2(creds), caps),
+            sasl(client, "XOAUTH2", &XOAuth2(creds), caps, pending),
         )
     } else if caps.contains("AUTH=PLAIN") {
         (
             "AUTHENTICATE PLAIN",
-            sasl(client, "PLAIN", &PlainAuth(creds), caps),
+            sasl(client, "PLAIN", &PlainAuth(creds), caps, pending),
         )
     } else if caps.contains("LOGINDISABLED") {
-        return Err(Error::Auth(
-            "server disables LOGIN (LOGINDISABLED) and offers no AUTH=PLAIN".into(),
-        ));
+        return (
+            None,
+            Err(Error::Auth(
+                "server disables LOGIN (LOGINDISABLED) and offers no AUTH=PLAIN".into(),
+            )),
+        );
     } else {
-        ("LOGIN", client.login(&creds.user, creds.secret.as_str()))
+        (
+            "LOGIN",
+            (None, client.login(&creds.user, creds.secret.as_str())),
+        )
     };
-    result.map_err(|(e, _client)| match Error::from_imap(e) {
+    let result = result.map_err(|(e, _client)| match Error::from_imap(e) {
         Error::Server(m) => Error::Auth(format!("server refused {mechanism}: {m}")),
         other => other.context(mechanism),
-    })
+    });
+    (before, result)
 }
 
 type Login = std::result::Result<Imap, (imap::Error, imap::Client<Transport>)>;
@@ -1282,12 +1322,25 @@ fn sasl<A: imap::Authenticator>(
     mechanism: &str,
     authenticator: &A,
     caps: &HashSet<String>,
-) -> Login {
+    pending: Option<u32>,
+) -> (Option<imap::Result<()>>, Login) {
     if !caps.contains("SASL-IR") {
-        return client.authenticate(mechanism, authenticator);
+        return (None, client.authenticate(mechanism, authenticator));
     }
-    match client.authenticate_with_initial_response(mechanism, authenticator) {
+    let (before, first) = match pending {
+        Some(tag) => {
+            let (before, first) =
+                client.authenticate_with_initial_response_after(tag, mechanism, authenticator);
+            (Some(before), first)
+        }
+        None => (
+            None,
+            client.authenticate_with_initial_response(mechanism, authenticator),
+        ),
+    };
+    let login = match first {
         Err((imap::Error::Bad(_), client)) => client.authenticate(mechanism, authenticator),
         other => other,
-    }
+    };
+    (before, login)
 }
