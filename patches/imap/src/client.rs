@@ -573,6 +573,20 @@ impl<T: Read + Write> Client<T> {
         auth_type: impl AsRef<str>,
         authenticator: &A,
     ) -> ::std::result::Result<Session<T>, (Error, Client<T>)> {
+        ok_or_unauth_client_err!(
+            self.send_initial_response(auth_type.as_ref(), authenticator),
+            self
+        );
+        self.do_auth_handshake(authenticator)
+    }
+
+    /// Sends `AUTHENTICATE <auth_type> <initial response>` (RFC 4959), the response being the
+    /// authenticator's answer to an empty challenge, built in a wiped buffer.
+    fn send_initial_response<A: Authenticator>(
+        &mut self,
+        auth_type: &str,
+        authenticator: &A,
+    ) -> Result<()> {
         let response = authenticator.process(b"");
         let response = response.as_ref();
         let mut initial = SecretLine::with_capacity(base64_room(response.len()) + 1);
@@ -582,9 +596,8 @@ impl<T: Read + Write> Client<T> {
         } else {
             initial.push_base64(response);
         }
-        let command = format!("AUTHENTICATE {}", auth_type.as_ref());
-        ok_or_unauth_client_err!(self.conn.run_secret_command(&command, &initial.0), self);
-        self.do_auth_handshake(authenticator)
+        let command = format!("AUTHENTICATE {auth_type}");
+        self.conn.run_secret_command(&command, &initial.0)
     }
 
     /// Sends a command without reading its answer (pipelining, RFC 3501 5.5), for a command
@@ -613,16 +626,7 @@ impl<T: Read + Write> Client<T> {
         Result<()>,
         ::std::result::Result<Session<T>, (Error, Client<T>)>,
     ) {
-        let response = authenticator.process(b"");
-        let response = response.as_ref();
-        let mut initial = SecretLine::with_capacity(base64_room(response.len()) + 1);
-        if response.is_empty() {
-            initial.push(b"=");
-        } else {
-            initial.push_base64(response);
-        }
-        let command = format!("AUTHENTICATE {}", auth_type.as_ref());
-        if let Err(e) = self.conn.run_secret_command(&command, &initial.0) {
+        if let Err(e) = self.send_initial_response(auth_type.as_ref(), authenticator) {
             // Not sent: the answer to `pending` is still to be read, by the caller.
             return (Ok(()), Err((e, self)));
         }
