@@ -1279,15 +1279,29 @@ fn authenticate(
     caps: &HashSet<String>,
     pending: Option<u32>,
 ) -> (Option<imap::Result<()>>, Result<Imap>) {
+    // The same answer that decided whether a command could be sent just before the login.
+    let initial_response = initial_response_login(opts, caps);
     let (mechanism, (before, result)) = if opts.xoauth2 {
         (
             "AUTHENTICATE XOAUTH2",
-            sasl(client, "XOAUTH2", &XOAuth2(creds), caps, pending),
+            sasl(
+                client,
+                "XOAUTH2",
+                &XOAuth2(creds),
+                initial_response,
+                pending,
+            ),
         )
     } else if caps.contains("AUTH=PLAIN") {
         (
             "AUTHENTICATE PLAIN",
-            sasl(client, "PLAIN", &PlainAuth(creds), caps, pending),
+            sasl(
+                client,
+                "PLAIN",
+                &PlainAuth(creds),
+                initial_response,
+                pending,
+            ),
         )
     } else if caps.contains("LOGINDISABLED") {
         return (
@@ -1314,17 +1328,18 @@ type Login = std::result::Result<Imap, (imap::Error, imap::Client<Transport>)>;
 /// One SASL exchange. With SASL-IR (RFC 4959) the first answer goes with the command, a round
 /// trip less. Some servers (Coremail, NetEase's 126/163) advertise SASL-IR and answer BAD to
 /// it: then the usual exchange follows on the same connection. A NO is the server refusing the
-/// credentials, final either way.
+/// credentials, final either way. `initial_response` is [`initial_response_login`]'s answer,
+/// also what let `pending` (a command not answered yet) be sent.
 // The result is the imap crate's own login result, passed through.
 #[allow(clippy::result_large_err)]
 fn sasl<A: imap::Authenticator>(
     client: imap::Client<Transport>,
     mechanism: &str,
     authenticator: &A,
-    caps: &HashSet<String>,
+    initial_response: bool,
     pending: Option<u32>,
 ) -> (Option<imap::Result<()>>, Login) {
-    if !caps.contains("SASL-IR") {
+    if !initial_response {
         return (None, client.authenticate(mechanism, authenticator));
     }
     let (before, first) = match pending {
