@@ -412,6 +412,9 @@ pub fn describe_tls_failure(host: &str, detail: &str) -> Error {
         "-2146885614", // CRYPT_E_NO_REVOCATION_CHECK
         "0x80092012",
     ];
+    // TRUST_E_CERT_SIGNATURE: a signature in the chain does not verify (a damaged or forged
+    // certificate; Wine 8 also reports it for ECDSA signatures with a short r or s).
+    let bad_signature = ["certificate signature failure", "-2146869244", "0x80096004"];
     let wrong_purpose = ["-2146762480", "0x800b0110"];
     let mismatch = [
         "hostname mismatch",
@@ -432,6 +435,8 @@ pub fn describe_tls_failure(host: &str, detail: &str) -> Error {
         format!("TLS: certificate for {host} has been revoked ({detail})")
     } else if revocation_unknown.iter().any(|m| lower.contains(m)) {
         format!("TLS: the revocation status of the certificate for {host} could not be checked ({detail})")
+    } else if bad_signature.iter().any(|m| lower.contains(m)) {
+        format!("TLS: a signature in the certificate chain of {host} does not verify ({detail})")
     } else if wrong_purpose.iter().any(|m| lower.contains(m)) {
         format!("TLS: certificate for {host} is not valid for a server ({detail})")
     } else if expired.iter().any(|m| lower.contains(m)) {
@@ -470,5 +475,19 @@ mod tests {
         let e = describe_tls_failure("h", "OS Error -2146762481");
         assert!(e.message().starts_with("TLS: certificate does not match h"));
         assert!(matches!(describe_tls_failure("h", "weird"), Error::Tls(_)));
+        // A signature that does not verify, from SChannel and from OpenSSL.
+        for detail in [
+            "OS Error -2146869244 (FormatMessageW() returned error 317) (os error -2146869244)",
+            "error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed: (certificate signature failure)",
+        ] {
+            let e = describe_tls_failure("h", detail);
+            assert!(matches!(e, Error::Tls(_)));
+            assert!(
+                e.message()
+                    .starts_with("TLS: a signature in the certificate chain of h does not verify"),
+                "{}",
+                e.message()
+            );
+        }
     }
 }
