@@ -28,10 +28,6 @@ pub const MAX_HEADER_BATCH: usize = 1000;
 /// Byte budget of one batch (by RFC822.SIZE); a batch always holds at least one message.
 pub const BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
-/// Bytes of fetched messages waiting for the host below which a batch read ahead is taken in
-/// early (see [`ReadIter::wants_early_batch`]): two batches.
-pub const READY_BYTES: u64 = 2 * BATCH_BYTES;
-
 /// A message known from the listing: its UID and announced size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listed {
@@ -50,8 +46,6 @@ pub struct ReadIter {
     /// UID of the last message handed out.
     last_handed: Option<u32>,
     ready: VecDeque<Message>,
-    /// Bytes of the messages in `ready` (their source).
-    ready_bytes: u64,
     next_batch: usize,
     handed_out: usize,
     /// The failure of a batch fetched ahead, reported once the ready messages are handed out.
@@ -71,7 +65,6 @@ impl ReadIter {
             unasked: 0,
             last_handed: None,
             ready: VecDeque::new(),
-            ready_bytes: 0,
             next_batch: FIRST_BATCH,
             handed_out: 0,
             error: None,
@@ -83,7 +76,6 @@ impl ReadIter {
     pub fn pop_ready(&mut self) -> Option<Message> {
         let m = self.ready.pop_front();
         if let Some(m) = &m {
-            self.ready_bytes = self.ready_bytes.saturating_sub(m.source().len() as u64);
             self.handed_out += 1;
             self.last_handed = Some(m.uid());
             if self.opts.mark_seen {
@@ -114,13 +106,6 @@ impl ReadIter {
         !self.pending().is_empty() && self.error.is_none() && self.ready.len() <= self.max_batch()
     }
 
-    /// True when a batch read ahead may be taken in before the ready messages run out: what
-    /// is ready is under [`READY_BYTES`], so the connection keeps being read while the host
-    /// works (a server whose answers are not read stops sending) and memory stays bounded.
-    pub fn wants_early_batch(&self) -> bool {
-        self.error.is_none() && self.ready_bytes < READY_BYTES
-    }
-
     /// True when the failure of a batch fetched ahead waits to be reported.
     pub fn has_error(&self) -> bool {
         self.error.is_some()
@@ -142,7 +127,6 @@ impl ReadIter {
         let after = self.last_handed;
         self.error = None;
         self.ready.clear();
-        self.ready_bytes = 0;
         self.unasked = after.map_or(0, |u| self.listed.partition_point(|l| l.uid <= u));
         self.next_batch = FIRST_BATCH;
     }
@@ -209,7 +193,6 @@ impl ReadIter {
         }
         for listed in batch {
             if let Some(m) = best.remove(&listed.uid) {
-                self.ready_bytes += m.source().len() as u64;
                 self.ready.push_back(m);
             }
         }
@@ -389,36 +372,6 @@ mod tests {
                 "OIB-Seen-[Gmail]/Important".to_string()
             ]
         );
-    }
-
-    #[test]
-    fn early_batches_stop_at_the_ready_byte_budget() {
-        let half = (READY_BYTES / 2) as usize;
-        let listed: Vec<Listed> = (1..=3)
-            .map(|uid| Listed {
-                uid,
-                size: half as u64,
-            })
-            .collect();
-        let mut it = ReadIter::new(ReadOptions::default(), listed.clone());
-        let message =
-            |uid: u32| Message::new(uid, 0, Vec::new(), half as u64, vec![b'x'; half], false);
-        assert!(it.wants_early_batch(), "nothing ready yet");
-        it.store_batch(&listed[..1], vec![message(1)]);
-        assert!(it.wants_early_batch(), "half the budget ready");
-        it.store_batch(&listed[1..], vec![message(2), message(3)]);
-        assert!(!it.wants_early_batch(), "over the budget");
-        assert_eq!(it.pop_ready().map(|m| m.uid()), Some(1));
-        assert!(
-            !it.wants_early_batch(),
-            "exactly the budget is not under it"
-        );
-        assert_eq!(it.pop_ready().map(|m| m.uid()), Some(2));
-        assert!(it.wants_early_batch(), "under the budget again");
-        it.resume_after_last_handed_out();
-        assert!(it.wants_early_batch(), "nothing ready after a resume");
-        it.set_error(crate::core::error::Error::Internal("x".into()));
-        assert!(!it.wants_early_batch(), "a failure stops reading ahead");
     }
 
     #[test]

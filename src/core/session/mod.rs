@@ -363,17 +363,6 @@ impl Session {
                 m.set_folder(&self.folder);
                 self.reconnects_left = RECONNECTS;
                 let (done, total) = (iter.handed_out(), iter.total());
-                if iter.wants_early_batch()
-                    && self
-                        .prefetch
-                        .as_ref()
-                        .is_some_and(|p| p.worker.is_finished())
-                {
-                    // The batch read ahead is in: take it now and read the next one while the
-                    // host works, rather than leave the connection unread until the ready
-                    // messages run out (the server would stop sending meanwhile).
-                    self.join_prefetch();
-                }
                 self.start_prefetch();
                 if self.report_progress(done, total) {
                     return Err(Error::Cancelled(
@@ -579,10 +568,8 @@ impl Session {
     /// Starts reading the next batch on a library thread: the first batch already asked for,
     /// or else the next one of the iteration. Unless pipelining is off, the thread first asks
     /// for the batches after it, up to [`Session::depth`] ahead, so that the server never waits
-    /// for us between batches. Memory stays bounded: the messages ready for the host (a batch
-    /// read ahead is taken in early only while they are under [`reader::READY_BYTES`]), one
-    /// batch being read, and at most `depth` asked for (which a server running them
-    /// concurrently may send early).
+    /// for us between batches. Memory stays bounded: one batch ready, one being read, and at
+    /// most `depth` asked for (which a server running them concurrently may send early).
     fn start_prefetch(&mut self) {
         if self.prefetch.is_some() || self.broken.is_some() {
             return;
