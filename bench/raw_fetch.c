@@ -4,9 +4,16 @@
  * little work as possible (no parsing beyond finding line ends and skipping literals).
  *
  *   usage: raw_fetch HOST PORT USER full|headers
+ *          raw_fetch HOST PORT USER batched BATCH AHEAD
  *
  *   full     UID FETCH 1:* BODY.PEEK[]
  *   headers  UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER])
+ *   batched  a diagnostic, not a lower bound: FETCH n:m BODY.PEEK[] in batches of BATCH
+ *            messages with AHEAD more commands sent before the first answer is read, a new one
+ *            sent as each command completes (the way a client paces a pipeline by tagged
+ *            completions). Also prints how many completions arrived only after data of a
+ *            later command ("late"): a server that defers them (Dovecot does until its command
+ *            queue is empty) makes such a client send bursts and wait a round trip per burst.
  *
  * The password is read from the environment variable IMAPMAIL_PASSWORD. The folder is opened
  * with EXAMINE (read-only). Prints "messages=N bytes=B literal_bytes=L" on success.
@@ -167,6 +174,68 @@ static int read_until_tagged(const char *tag, uint64_t *fetches, uint64_t *liter
     }
 }
 
+/* Reads one response (with its literals); returns the number of the batch command ("bN") it
+ * completes, or -1 for an untagged response. Counts FETCH responses and literal bytes, and
+ * sets *fetch_seen when the response was a FETCH. */
+static long read_batched_response(uint64_t *fetches, uint64_t *literal_bytes, int *fetch_seen)
+{
+    long long lit;
+    read_line();
+    if (line_len > 2 && line[0] == 'b' && line[1] >= '0' && line[1] <= '9') {
+        if (strstr(line, " OK") == NULL) {
+            die("a batch FETCH failed");
+        }
+        return strtol(line + 1, NULL, 10);
+    }
+    *fetch_seen = line_len > 2 && line[0] == '*' && strstr(line, " FETCH ") != NULL;
+    if (*fetch_seen) {
+        (*fetches)++;
+    }
+    while ((lit = literal_at_end()) >= 0) {
+        skip((uint64_t)lit);
+        *literal_bytes += (uint64_t)lit;
+        read_line();
+    }
+    return -1;
+}
+
+/* The "batched" mode (see the top of the file) on the EXAMINEd folder of `exists` messages. */
+static void fetch_batched(long exists, long batch, long ahead, uint64_t *fetches,
+                          uint64_t *literal_bytes)
+{
+    long sent = 0, done = 0, next = 1, late = 0, total = (exists + batch - 1) / batch;
+    long data_of = -1; /* the newest command whose data has been seen */
+    char cmd[128];
+    while (done < total) {
+        int fetch_seen = 0;
+        long completed;
+        while (sent < total && sent - done <= ahead) {
+            long last = next + batch - 1 < exists ? next + batch - 1 : exists;
+            snprintf(cmd, sizeof cmd, "b%ld FETCH %ld:%ld BODY.PEEK[]\r\n", sent, next, last);
+            send_all(cmd);
+            sent++;
+            next = last + 1;
+        }
+        completed = read_batched_response(fetches, literal_bytes, &fetch_seen);
+        if (fetch_seen) {
+            /* Servers answer pipelined FETCH commands in order: a FETCH past the messages of
+             * the commands completed so far belongs to a later command. */
+            long of = (long)((*fetches - 1) / (uint64_t)batch);
+            if (of > data_of) {
+                data_of = of;
+            }
+        }
+        if (completed >= 0) {
+            if (completed < data_of) {
+                late++;
+            }
+            done++;
+        }
+    }
+    fprintf(stderr, "raw_fetch: batched %ld x %ld ahead: %ld commands, %ld completions late\n",
+            batch, ahead, total, late);
+}
+
 /* An IMAP quoted string (the password and user of the benchmark are plain ASCII). */
 static void quoted(char *out, size_t size, const char *s)
 {
@@ -189,10 +258,21 @@ int main(int argc, char **argv)
     char cmd[2048], quser[512], qpass[512];
     uint64_t fetches = 0, literal_bytes = 0;
 
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s HOST PORT USER full|headers (password in IMAPMAIL_PASSWORD)\n",
+    long batch = 0, ahead = 0, exists = -1;
+    if (argc != 5 && !(argc == 7 && strcmp(argv[4], "batched") == 0)) {
+        fprintf(stderr,
+                "usage: %s HOST PORT USER full|headers|(batched BATCH AHEAD) (password in "
+                "IMAPMAIL_PASSWORD)\n",
                 argv[0]);
         return 2;
+    }
+    if (argc == 7) {
+        batch = strtol(argv[5], NULL, 10);
+        ahead = strtol(argv[6], NULL, 10);
+        if (batch < 1 || ahead < 0 || ahead > 1000) {
+            fprintf(stderr, "raw_fetch: BATCH must be >= 1 and AHEAD 0..1000\n");
+            return 2;
+        }
     }
     host = argv[1];
     port = argv[2];
@@ -207,8 +287,10 @@ int main(int argc, char **argv)
         items = "BODY.PEEK[]";
     } else if (strcmp(mode, "headers") == 0) {
         items = "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER])";
+    } else if (strcmp(mode, "batched") == 0) {
+        items = "BODY.PEEK[]";
     } else {
-        fprintf(stderr, "raw_fetch: mode must be full or headers\n");
+        fprintf(stderr, "raw_fetch: mode must be full, headers or batched\n");
         return 2;
     }
 
@@ -236,13 +318,32 @@ int main(int argc, char **argv)
         die("LOGIN failed");
     }
     send_all("a2 EXAMINE INBOX\r\n");
-    if (read_until_tagged("a2", NULL, NULL) != 0) {
-        die("EXAMINE failed");
+    for (;;) { /* read_until_tagged, noting "* N EXISTS" */
+        read_line();
+        if (strncmp(line, "a2 ", 3) == 0) {
+            if (strncmp(line + 3, "OK", 2) != 0) {
+                die("EXAMINE failed");
+            }
+            break;
+        }
+        if (line[0] == '*' && strstr(line, " EXISTS") != NULL) {
+            exists = strtol(line + 1, NULL, 10);
+        }
+        if (literal_at_end() >= 0) {
+            die("unexpected literal in the EXAMINE answer");
+        }
     }
-    snprintf(cmd, sizeof cmd, "a3 UID FETCH 1:* %s\r\n", items);
-    send_all(cmd);
-    if (read_until_tagged("a3", &fetches, &literal_bytes) != 0) {
-        die("UID FETCH failed");
+    if (batch > 0) {
+        if (exists < 1) {
+            die("the folder is empty or its size was not announced");
+        }
+        fetch_batched(exists, batch, ahead, &fetches, &literal_bytes);
+    } else {
+        snprintf(cmd, sizeof cmd, "a3 UID FETCH 1:* %s\r\n", items);
+        send_all(cmd);
+        if (read_until_tagged("a3", &fetches, &literal_bytes) != 0) {
+            die("UID FETCH failed");
+        }
     }
     send_all("a4 LOGOUT\r\n");
     (void)read_until_tagged("a4", NULL, NULL);

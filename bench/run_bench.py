@@ -226,6 +226,11 @@ def main():
                               [raw, "127.0.0.1", "{port}", args.user, "full"], True))
             tools.append(Tool("raw C: header listing", "headers",
                               [raw, "127.0.0.1", "{port}", args.user, "headers"], True))
+            # A diagnostic, not a lower bound: the same bytes in pipelined batches paced by
+            # tagged completions (as imapmail's reads are), without any parsing or decoding.
+            tools.append(Tool("raw C: batches of 50, 4 ahead (diagnostic)", "full",
+                              [raw, "127.0.0.1", "{port}", args.user, "batched", "50", "4"],
+                              True))
         if "imapmail" not in skip:
             for spec in args.imapmail:
                 label, binary = spec.split("=", 1)

@@ -26,4 +26,9 @@ if [ "$(grep -cE '^imapmail: read_first/next' "$out")" != 2 ] || ! grep -q 'RTT 
     echo "bench_smoke: no imapmail row through the latency proxy"
     exit 1
 fi
+# The raw client's pipelined diagnostic mode ran in both tables (raw_fetch ... batched).
+if [ "$(grep -E '^raw C: batches of 50, 4 ahead' "$out" | grep -cE '[0-9]+\.[0-9]{3}')" != 2 ]; then
+    echo "bench_smoke: the raw batched diagnostic row is missing or failed"
+    exit 1
+fi
 echo "bench_smoke: ok ($((SECONDS - start)) s)"
