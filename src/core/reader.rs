@@ -177,6 +177,15 @@ impl ReadIter {
         batch
     }
 
+    /// Takes back batches taken with [`ReadIter::take_batch`] but not asked for: they must be
+    /// the last ones taken (their messages are pending again).
+    pub fn give_back(&mut self, batches: &[Vec<Listed>]) {
+        if let Some(first) = batches.iter().flatten().next() {
+            let at = self.listed.partition_point(|l| l.uid < first.uid);
+            self.unasked = self.unasked.min(at);
+        }
+    }
+
     /// Stores the fetched messages of a batch, in the batch's UID order. Messages the server
     /// did not return (expunged meanwhile) are skipped. When the answer holds several FETCH
     /// responses for one UID (an unsolicited flag update next to the requested data, as Gmail

@@ -897,6 +897,37 @@ impl<T: Read + Write> Session<T> {
         Fetches::parse(data, &mut self.unsolicited_responses)
     }
 
+    /// Reads part of the answer of a command sent with [`Session::uid_fetch_send`] or
+    /// [`Session::fetch_send`]: the responses that came until at least `min_bytes` bytes of
+    /// complete responses were read, or until the command completed, whichever comes first.
+    /// Returns them and whether the command completed; until it has, call again with the same
+    /// `pending` for the rest (and not after: its completion has been read).
+    ///
+    /// A client can so hand out what came while a long answer is still coming, and keep the
+    /// server busy by sending further commands between the parts: a server may hold back the
+    /// completions of pipelined commands until it has no other command to run (Dovecot does),
+    /// so waiting for completions before sending more would leave it idle a round trip.
+    pub fn fetch_receive_part(
+        &mut self,
+        pending: &PendingFetch,
+        min_bytes: usize,
+    ) -> Result<(Fetches, bool)> {
+        let Some(tag) = pending.tag else {
+            return Ok((Fetches::parse(vec![], &mut self.unsolicited_responses)?, true));
+        };
+        let mut data = Vec::new();
+        let done = self
+            .conn
+            .read_response_part_onto(tag, &mut data, Some(min_bytes.max(1)))?;
+        if let Some(ok) = done {
+            data.truncate(ok);
+        }
+        Ok((
+            Fetches::parse(data, &mut self.unsolicited_responses)?,
+            done.is_some(),
+        ))
+    }
+
     /// Noop always succeeds, and it does nothing.
     pub fn noop(&mut self) -> Result<()> {
         self.run_command_and_read_response("NOOP")
@@ -1772,6 +1803,23 @@ impl<T: Read + Write> Connection<T> {
     /// As [`Connection::read_response_onto`], for the command tagged `tag`, which need not
     /// be the last one sent (see [`Session::uid_fetch_send`]).
     pub(crate) fn read_response_to_onto(&mut self, tag: u32, data: &mut Vec<u8>) -> Result<usize> {
+        loop {
+            // Without a pause size the read only ends at the completion.
+            if let Some(done) = self.read_response_part_onto(tag, data, None)? {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// As [`Connection::read_response_to_onto`], but with `pause_after`, the read also ends
+    /// (returning `None`) after a complete untagged response once `data` holds at least that
+    /// many bytes: the command is still running, and its answer goes on with the next call.
+    pub(crate) fn read_response_part_onto(
+        &mut self,
+        tag: u32,
+        data: &mut Vec<u8>,
+        pause_after: Option<usize>,
+    ) -> Result<Option<usize>> {
         let expect = tag;
         let mut continue_from = None;
         let mut try_first = !data.is_empty();
@@ -1787,8 +1835,9 @@ impl<T: Read + Write> Connection<T> {
         if let Some(i) = self.completed_early.iter().position(|(t, _)| *t == expect) {
             // Completed while an earlier command's answer was read: its data came with that.
             let (_, outcome) = self.completed_early.swap_remove(i);
-            return outcome.map(|()| data.len());
+            return outcome.map(|()| Some(data.len()));
         }
+        let mut response_ended = false;
         loop {
             let line_start = if let Some(start) = reparse.take() {
                 start
@@ -1867,7 +1916,10 @@ impl<T: Read + Write> Connection<T> {
                         })
                         }
                     }
-                    Ok((..)) => None,
+                    Ok((..)) => {
+                        response_ended = true;
+                        None
+                    }
                     Err(nom::Err::Incomplete(needed)) => {
                         continue_from = Some(line_start);
                         literal = announced_literal(line, needed);
@@ -1918,9 +1970,14 @@ impl<T: Read + Write> Connection<T> {
                 continue;
             }
 
+            if std::mem::take(&mut response_ended)
+                && pause_after.is_some_and(|bytes| data.len() >= bytes)
+            {
+                break Ok(None);
+            }
             match break_with {
                 Some(Ok(_)) => {
-                    break Ok(line_start);
+                    break Ok(Some(line_start));
                 }
                 Some(Err((status, expl, code))) => {
                     use imap_proto::Status;
@@ -4026,6 +4083,60 @@ a1 OK completed\r
             session.fetch_receive(first),
             Err(Error::TagMismatch(TagMismatch { expect: 1, actual: Ok(5) }))
         ));
+    }
+
+    #[test]
+    fn an_answer_read_in_parts_pauses_between_responses_only() {
+        // Dovecot's way: the second command's data comes before the first one's completion,
+        // which is held back until the server has nothing else to run.
+        let response = "* 1 FETCH (UID 7 BODY[] {3}\r\nabc)\r\n\
+                        * 2 FETCH (UID 8 BODY[] {2}\r\nde)\r\n\
+                        * 3 FETCH (UID 9 BODY[] {1}\r\nf)\r\n\
+                        a1 OK first done\r\n\
+                        a2 OK second done\r\n";
+        let mut session = mock_session!(MockStream::new(response.as_bytes().to_vec()));
+        let first = session.uid_fetch_send("7:8", "BODY.PEEK[]").unwrap();
+        let second = session.uid_fetch_send("9", "BODY.PEEK[]").unwrap();
+        let uids = |f: &Fetches| f.iter().map(|f| f.uid).collect::<Vec<_>>();
+        // One byte is enough: each part ends after the first whole response (literal and all).
+        let (part, done) = session.fetch_receive_part(&first, 1).unwrap();
+        assert_eq!((uids(&part), done), (vec![Some(7)], false));
+        assert_eq!(part.get(0).and_then(|f| f.body()), Some(&b"abc"[..]));
+        // A command can be sent between the parts.
+        let third = session.uid_fetch_send("10", "FLAGS").unwrap();
+        assert!(session
+            .stream
+            .get_ref()
+            .written_buf
+            .ends_with(b"a3 UID FETCH 10 FLAGS\r\n"));
+        let (part, done) = session.fetch_receive_part(&first, 1).unwrap();
+        assert_eq!((uids(&part), done), (vec![Some(8)], false));
+        // The second command's data comes while the first one's answer is read.
+        let (part, done) = session.fetch_receive_part(&first, 1).unwrap();
+        assert_eq!((uids(&part), done), (vec![Some(9)], false));
+        let (part, done) = session.fetch_receive_part(&first, 1).unwrap();
+        assert_eq!((part.len(), done), (0, true));
+        // Its completion came: the second is complete without reading more.
+        let (part, done) = session.fetch_receive_part(&second, 1 << 20).unwrap();
+        assert_eq!((part.len(), done), (0, true));
+        drop(third);
+    }
+
+    #[test]
+    fn an_answer_read_in_parts_of_many_bytes_comes_whole() {
+        let response = "* 1 FETCH (UID 7 BODY[] {3}\r\nabc)\r\n\
+                        * 2 FETCH (UID 8 BODY[] {2}\r\nde)\r\n\
+                        a1 NO [SERVERBUG] half done\r\n";
+        let mut session = mock_session!(MockStream::new(response.as_bytes().to_vec()));
+        let first = session.uid_fetch_send("7:8", "BODY.PEEK[]").unwrap();
+        // The completion comes before the part is full: its failure is the answer.
+        assert!(matches!(
+            session.fetch_receive_part(&first, 1 << 20),
+            Err(Error::No(_))
+        ));
+        let nothing = session.uid_fetch_send("", "BODY[]").unwrap();
+        let (part, done) = session.fetch_receive_part(&nothing, 1).unwrap();
+        assert_eq!((part.len(), done), (0, true));
     }
 
     #[test]

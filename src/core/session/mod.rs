@@ -70,9 +70,27 @@ struct InFlight {
     batch: Vec<Listed>,
     opts: ReadOptions,
     pending: imap::PendingFetch,
-    /// Its messages that came with the answer before it: a server may run pipelined
-    /// commands concurrently and interleave their answers (Dovecot does).
+    /// Its messages read so far but not handed to the iteration yet: they may come with the
+    /// answer of a command before it (a server may run pipelined commands concurrently and
+    /// interleave their answers; Dovecot does).
     early: Vec<Message>,
+    /// For each message of `batch`: its content has come (not just a flag update).
+    got: Vec<bool>,
+    /// Messages of `batch` whose content has not come yet.
+    missing: usize,
+    /// Its messages were handed to the iteration (all had come): the rest of its answer (its
+    /// completion, which a server may send long after) is still to be read.
+    delivered: bool,
+    /// Its completion was read: nothing more of its answer is to be read.
+    done: bool,
+}
+
+impl InFlight {
+    /// True when it can be handed to the iteration: its completion was read, or (`streaming`)
+    /// every message of its batch has come.
+    fn complete(&self, streaming: bool) -> bool {
+        self.done || (streaming && self.missing == 0)
+    }
 }
 
 /// What a prefetch thread hands back with the connection.
@@ -84,6 +102,8 @@ struct Fetched {
     in_flight: VecDeque<InFlight>,
     /// A failure after the batch was read (asking for the next one): reported after it.
     later: Option<Error>,
+    /// Batches the thread was given to ask for and did not: back to the iteration.
+    unasked: Vec<Vec<Listed>>,
 }
 
 /// A logged-in session with one folder selected.
@@ -382,7 +402,7 @@ impl Session {
                 self.join_prefetch();
                 continue;
             }
-            if !self.in_flight.is_empty() {
+            if self.in_flight.iter().any(|f| !f.delivered) {
                 // Read the batch asked for on a library thread (asking for the next one first);
                 // without a thread, here.
                 self.start_prefetch();
@@ -577,7 +597,11 @@ impl Session {
         let Some(iter) = self.iter.as_mut() else {
             return;
         };
-        if self.in_flight.is_empty() && !iter.wants_prefetch() {
+        if !self.in_flight.iter().any(|f| !f.delivered) && !iter.wants_prefetch() {
+            return;
+        }
+        if self.opts.pipelining && !iter.opts.mark_seen {
+            self.start_streaming();
             return;
         }
         let Some(mut imap) = self.imap.take() else {
@@ -607,6 +631,38 @@ impl Session {
                 let fetched = fetch_ahead(&mut imap, current, queue, next, &marks);
                 (imap, fetched)
             });
+        self.spawned(spawned);
+    }
+
+    /// [`Session::start_prefetch`] when reads stream (see [`stream_ahead`]): the thread gets
+    /// the batches asked for and up to `depth + 1` more to ask for as answers come (those it
+    /// does not ask for go back to the iteration).
+    fn start_streaming(&mut self) {
+        let Some(iter) = self.iter.as_mut() else {
+            return;
+        };
+        let Some(mut imap) = self.imap.take() else {
+            return;
+        };
+        let queue = std::mem::take(&mut self.in_flight);
+        let depth = self.depth;
+        let mut to_ask = VecDeque::new();
+        while to_ask.len() <= depth && iter.wants_prefetch() {
+            to_ask.push_back((iter.take_batch(), iter.opts));
+        }
+        let spawned = std::thread::Builder::new()
+            .name("imapmail-prefetch".into())
+            .stack_size(PREFETCH_STACK)
+            .spawn(move || {
+                guard::mark_parser_stack();
+                let fetched = stream_ahead(&mut imap, queue, to_ask, depth);
+                (imap, fetched)
+            });
+        self.spawned(spawned);
+    }
+
+    /// Keeps the thread started to read ahead, or records why there is none.
+    fn spawned(&mut self, spawned: std::io::Result<std::thread::JoinHandle<(Imap, Fetched)>>) {
         match spawned {
             Ok(worker) => self.prefetch = Some(Prefetch { worker }),
             Err(_) => {
@@ -629,6 +685,9 @@ impl Session {
             Ok((imap, fetched)) => {
                 self.imap = Some(imap);
                 self.in_flight = fetched.in_flight;
+                if let Some(iter) = self.iter.as_mut() {
+                    iter.give_back(&fetched.unasked);
+                }
                 self.store_fetched(&fetched.batch, fetched.result);
                 if let Some(e) = fetched.later {
                     self.after_exchange(Some(&e));
@@ -652,7 +711,7 @@ impl Session {
     /// drops it when the iteration is gone).
     fn settle(&mut self) {
         self.join_prefetch();
-        while let Some(flight) = self.in_flight.pop_front() {
+        while !self.in_flight.is_empty() {
             if self.broken.is_some() {
                 self.in_flight.clear();
                 return;
@@ -661,14 +720,25 @@ impl Session {
                 self.in_flight.clear();
                 return;
             };
-            let later = &mut self.in_flight;
-            let (batch, result) = guard::on_parser_stack(|| {
-                let (batch, result) = receive_flight(imap, flight);
-                let result = result.map(|m| route(m, &batch, later));
-                Ok((batch, result))
-            })
-            .unwrap_or_else(|e| (Vec::new(), Err(e)));
-            self.store_fetched(&batch, result);
+            let queue = &mut self.in_flight;
+            // The rest of the oldest answer; messages of later batches in it go with them.
+            let result = guard::on_parser_stack(|| {
+                while queue.front().is_some_and(|f| !f.done) {
+                    read_part(imap, queue, 0)?;
+                }
+                Ok(())
+            });
+            let Some(flight) = self.in_flight.pop_front() else {
+                return;
+            };
+            if flight.delivered {
+                // Handed out already: only a broken connection matters now.
+                if let Err(e) = result.as_ref() {
+                    self.after_exchange(Some(&e.clone().context("UID FETCH")));
+                }
+            } else {
+                self.store_fetched(&flight.batch, result.map(|()| flight.early));
+            }
         }
     }
 
@@ -896,10 +966,14 @@ fn ask(imap: &mut Imap, batch: Vec<Listed>, opts: ReadOptions) -> Result<InFligh
         .uid_fetch_send(&set, reader::fetch_query(&opts))
         .map_err(Error::from_imap)?;
     Ok(InFlight {
+        got: vec![false; batch.len()],
+        missing: batch.len(),
         batch,
         opts,
         pending,
         early: Vec::new(),
+        delivered: false,
+        done: false,
     })
 }
 
@@ -910,6 +984,7 @@ fn receive_flight(imap: &mut Imap, flight: InFlight) -> (Vec<Listed>, Result<Vec
         opts,
         pending,
         mut early,
+        ..
     } = flight;
     let result = receive_messages(imap, pending, opts).map(|messages| {
         early.extend(messages);
@@ -974,6 +1049,7 @@ fn fetch_ahead(
                         result: Err(e),
                         in_flight: queue,
                         later: None,
+                        unasked: Vec::new(),
                     }
                 }
             }
@@ -1014,6 +1090,143 @@ fn fetch_ahead(
         result,
         in_flight: queue,
         later,
+        unasked: Vec::new(),
+    }
+}
+
+/// Bytes of answer a streaming read takes in at a time (see [`stream_ahead`]): small enough
+/// that a batch is handed out soon after its last message came, large enough that parsing
+/// stays cheap.
+const PART_BYTES: usize = 1024 * 1024;
+
+/// The work of a prefetch thread when reads stream (pipelining on, no \Seen marks): hands
+/// back the first batch not handed out yet as soon as all its messages have come, without
+/// waiting for its command's completion, and keeps `depth` batches not yet handed out asked
+/// for, asking from `to_ask` as the answers come.
+///
+/// Why not wait for completions: a server may hold them back while it has other commands to
+/// run (Dovecot answers `b1 b2 b3 b4 OK1 OK2 OK3 OK4`), so a client that waits for them
+/// before asking for more leaves the server idle a round trip each time its queue runs dry.
+/// Here the completion of a batch handed out is read later, with the answers after it.
+fn stream_ahead(
+    imap: &mut Imap,
+    mut queue: VecDeque<InFlight>,
+    mut to_ask: VecDeque<(Vec<Listed>, ReadOptions)>,
+    depth: usize,
+) -> Fetched {
+    let mut later = None;
+    let mut ask_more = |imap: &mut Imap, queue: &mut VecDeque<InFlight>, later: &mut Option<Error>| {
+        while later.is_none() && queue.iter().filter(|f| !f.delivered).count() <= depth {
+            let Some((batch, opts)) = to_ask.pop_front() else {
+                break;
+            };
+            match ask(imap, batch, opts) {
+                Ok(flight) => queue.push_back(flight),
+                Err(e) => *later = Some(e.context("UID FETCH")),
+            }
+        }
+    };
+    ask_more(imap, &mut queue, &mut later);
+    loop {
+        // Batches are handed out in order: the first one not handed out, once complete.
+        let Some(first) = queue.iter().position(|f| !f.delivered) else {
+            // Nothing was asked for (asking failed): report that.
+            return Fetched {
+                batch: Vec::new(),
+                result: Ok(Vec::new()),
+                in_flight: queue,
+                later,
+                unasked: to_ask.into_iter().map(|(b, _)| b).collect(),
+            };
+        };
+        if queue[first].complete(true) {
+            let flight = &mut queue[first];
+            flight.delivered = true;
+            let batch = flight.batch.clone();
+            let messages = std::mem::take(&mut flight.early);
+            while queue.front().is_some_and(|f| f.delivered && f.done) {
+                queue.pop_front();
+            }
+            return Fetched {
+                batch,
+                result: Ok(messages),
+                in_flight: queue,
+                later,
+                unasked: to_ask.into_iter().map(|(b, _)| b).collect(),
+            };
+        }
+        // Answers are read in the order of the commands: through the oldest one whose
+        // completion has not come (it may be a batch already handed out).
+        let Some(reading) = queue.iter().position(|f| !f.done) else {
+            // Unreachable: a flight whose completion came is complete.
+            queue[first].done = true;
+            continue;
+        };
+        match read_part(imap, &mut queue, reading) {
+            Ok(()) => {}
+            // The server refused a batch already handed out (after sending all of it):
+            // nothing is missing.
+            Err(Error::Server(_)) if queue[reading].delivered => {}
+            Err(e) => {
+                let flight = &mut queue[first];
+                flight.delivered = true;
+                let batch = flight.batch.clone();
+                flight.early.clear();
+                return Fetched {
+                    batch,
+                    result: Err(e),
+                    in_flight: queue,
+                    later,
+                    unasked: to_ask.into_iter().map(|(b, _)| b).collect(),
+                };
+            }
+        }
+        ask_more(imap, &mut queue, &mut later);
+    }
+}
+
+/// Reads the next part of the answer of `queue[reading]` (or its end) and routes the messages
+/// in it to the batches they belong to. On a failure the command's answer is over too.
+fn read_part(imap: &mut Imap, queue: &mut VecDeque<InFlight>, reading: usize) -> Result<()> {
+    let flight = &queue[reading];
+    let opts = flight.opts;
+    match imap.fetch_receive_part(&flight.pending, PART_BYTES) {
+        Ok((fetches, done)) => {
+            queue[reading].done = done;
+            route_part(&fetches, &opts, queue);
+            Ok(())
+        }
+        Err(e) => {
+            queue[reading].done = true;
+            Err(Error::from_imap(e))
+        }
+    }
+}
+
+/// Puts each message of a part of an answer with the batch it belongs to (not handed out yet),
+/// noting which messages' content has come; anything else (a flag update of another message,
+/// or of one handed out) is dropped.
+fn route_part(fetches: &imap::types::Fetches, opts: &ReadOptions, queue: &mut VecDeque<InFlight>) {
+    for fetch in fetches.iter() {
+        let Some(message) = reader::message_from_fetch(fetch, opts) else {
+            continue;
+        };
+        let has_content = if opts.headers_only {
+            fetch.header().is_some()
+        } else {
+            fetch.body().is_some()
+        };
+        let uid = message.uid();
+        for flight in queue.iter_mut().filter(|f| !f.delivered) {
+            if let Ok(at) = flight.batch.binary_search_by_key(&uid, |l| l.uid) {
+                if has_content && !flight.got[at] {
+                    flight.got[at] = true;
+                    flight.missing -= 1;
+                }
+                flight.early.push(message);
+                break;
+            }
+        }
     }
 }
 
