@@ -273,6 +273,88 @@ fn shuffled_completions_of_many_batches_in_flight_lose_nothing() {
     }
 }
 
+/// A server that holds back the completions of body fetches, as Dovecot does, while further
+/// commands keep coming: each fetch's data is sent at once, the completions only when no
+/// command came for `quiet_ms` (or before answering another kind of command). `most` records
+/// the largest number of body fetches whose data went out before their completions did.
+fn deferring_server(all: Vec<Mail>, quiet_ms: u64, most: Arc<Mutex<usize>>) -> Server {
+    Server::start(false, move |c: &mut Conn| {
+        let mails = all.clone();
+        greet_and_serve(c, &mails, |c, tag, cmd, _| {
+            if !is_body_fetch(cmd) {
+                return Hook::Default;
+            }
+            let mut held = Vec::new();
+            let mut next = Some((tag.to_string(), cmd.to_string()));
+            let mut other = None;
+            while let Some((t, fetch)) = next.take() {
+                let headers = fetch.to_ascii_uppercase().contains("BODY.PEEK[HEADER]");
+                if !c.send_big(&server::fetch_lines(&fetch, &all, headers)) {
+                    return Hook::Stop;
+                }
+                held.push(t);
+                c.set_read_timeout(Some(quiet_ms));
+                match c.command() {
+                    Some((t, cmd)) if is_body_fetch(&cmd) => next = Some((t, cmd)),
+                    got => other = got,
+                }
+                c.set_read_timeout(Some(10_000));
+            }
+            {
+                let mut m = most.lock().unwrap();
+                *m = (*m).max(held.len());
+            }
+            let done: String = held
+                .iter()
+                .map(|t| format!("{t} OK FETCH done\r\n"))
+                .collect();
+            if !c.send(done) {
+                return Hook::Stop;
+            }
+            match other {
+                Some((t, cmd)) if !server::default_answer(c, server::CAPS, &all, &t, &cmd) => {
+                    Hook::Stop
+                }
+                _ => Hook::Handled,
+            }
+        });
+    })
+}
+
+#[test]
+fn reads_do_not_wait_for_completions_a_server_holds_back() {
+    let most = Arc::new(Mutex::new(0));
+    let server = deferring_server(mails(700), 400, Arc::clone(&most));
+    let s = start_plain(server.port, "");
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
+    assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
+    assert_eq!(got, numbered(700));
+    // The same for headers only (its listing makes the server send the completions held).
+    let (rc, got) = read_subjects(s, EMAIL_READ_HEADERS);
+    assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
+    assert_eq!(got, numbered(700));
+    // A client that waited for completions before asking for more would stop at the batches
+    // it keeps asked ahead (two on loopback) until the server's quiet time ran out; one that
+    // hands out batches whose messages have all come keeps the server busy throughout: the
+    // whole read went out before a single completion.
+    let read_all = *most.lock().unwrap();
+    assert!(read_all >= 6, "at most {read_all} fetches before a completion");
+    // get_all, and a read stopped early (its answers drained before the next command).
+    let mut m: *mut EmailMessage = ptr::null_mut();
+    assert_eq!(unsafe { email_read_first(s, EMAIL_READ_ALL, &mut m) }, EMAIL_OK);
+    email_message_free(m);
+    let mut list: *mut EmailList = ptr::null_mut();
+    assert_eq!(
+        unsafe { email_get_all(s, EMAIL_READ_ALL, &mut list) },
+        EMAIL_OK,
+        "{}",
+        text(email_session_error_message(s))
+    );
+    assert_eq!(email_list_count(list), 700);
+    email_list_free(list);
+    assert_eq!(email_close_session(s), EMAIL_OK);
+}
+
 /// The listing answer lines for sequence numbers `a:b` (or `a:*`) of `mailbox`.
 fn listing_by_sequence(cmd: &str, mailbox: &[Mail]) -> Vec<u8> {
     let range = cmd.split(' ').nth(1).unwrap_or("");

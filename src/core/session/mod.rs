@@ -91,6 +91,19 @@ impl InFlight {
     fn complete(&self, streaming: bool) -> bool {
         self.done || (streaming && self.missing == 0)
     }
+
+    /// Bytes of the messages of its batch still to come, by their listed sizes (headers only:
+    /// none known, so a read pauses after each response).
+    fn wanted_bytes(&self) -> usize {
+        if self.opts.headers_only {
+            return 0;
+        }
+        let bytes: u64 = (self.batch.iter().zip(&self.got))
+            .filter(|(_, got)| !**got)
+            .map(|(listed, _)| listed.size)
+            .sum();
+        usize::try_from(bytes).unwrap_or(usize::MAX)
+    }
 }
 
 /// What a prefetch thread hands back with the connection.
@@ -724,7 +737,7 @@ impl Session {
             // The rest of the oldest answer; messages of later batches in it go with them.
             let result = guard::on_parser_stack(|| {
                 while queue.front().is_some_and(|f| !f.done) {
-                    read_part(imap, queue, 0)?;
+                    read_part(imap, queue, 0, PART_BYTES)?;
                 }
                 Ok(())
             });
@@ -1162,7 +1175,11 @@ fn stream_ahead(
             queue[first].done = true;
             continue;
         };
-        match read_part(imap, &mut queue, reading) {
+        // A part ends when about half of what the batch still lacks has come (never more
+        // than PART_BYTES): a part waiting for bytes the server will not send before its
+        // completions would wait for them, and those may be held back (see above).
+        let wanted = queue[first].wanted_bytes() / 2;
+        match read_part(imap, &mut queue, reading, wanted) {
             Ok(()) => {}
             // The server refused a batch already handed out (after sending all of it):
             // nothing is missing.
@@ -1187,10 +1204,15 @@ fn stream_ahead(
 
 /// Reads the next part of the answer of `queue[reading]` (or its end) and routes the messages
 /// in it to the batches they belong to. On a failure the command's answer is over too.
-fn read_part(imap: &mut Imap, queue: &mut VecDeque<InFlight>, reading: usize) -> Result<()> {
+fn read_part(
+    imap: &mut Imap,
+    queue: &mut VecDeque<InFlight>,
+    reading: usize,
+    bytes: usize,
+) -> Result<()> {
     let flight = &queue[reading];
     let opts = flight.opts;
-    match imap.fetch_receive_part(&flight.pending, PART_BYTES) {
+    match imap.fetch_receive_part(&flight.pending, bytes.clamp(1, PART_BYTES)) {
         Ok((fetches, done)) => {
             queue[reading].done = done;
             route_part(&fetches, &opts, queue);
