@@ -338,10 +338,16 @@ fn reads_do_not_wait_for_completions_a_server_holds_back() {
     // hands out batches whose messages have all come keeps the server busy throughout: the
     // whole read went out before a single completion.
     let read_all = *most.lock().unwrap();
-    assert!(read_all >= 6, "at most {read_all} fetches before a completion");
+    assert!(
+        read_all >= 6,
+        "at most {read_all} fetches before a completion"
+    );
     // get_all, and a read stopped early (its answers drained before the next command).
     let mut m: *mut EmailMessage = ptr::null_mut();
-    assert_eq!(unsafe { email_read_first(s, EMAIL_READ_ALL, &mut m) }, EMAIL_OK);
+    assert_eq!(
+        unsafe { email_read_first(s, EMAIL_READ_ALL, &mut m) },
+        EMAIL_OK
+    );
     email_message_free(m);
     let mut list: *mut EmailList = ptr::null_mut();
     assert_eq!(
