@@ -114,9 +114,117 @@ pub(crate) fn strip_ascii_whitespace(body: &[u8]) -> Vec<u8> {
     cleaned
 }
 
+/// `body` with its line ends (CRLF or LF) removed, removing nothing else: what base64 in mail
+/// becomes once unwrapped. Lines of one length (as encoders write them) are copied by stride
+/// with two byte checks each (so a line end inside such a stride stays); from the first line
+/// that breaks the pattern, line ends are searched for. Only whitespace is removed, so when
+/// the result holds no whitespace it is `strip_ascii_whitespace(body)`; otherwise a caller
+/// must strip (a strict base64 decoder refuses whitespace, which is that check).
+pub(crate) fn join_lines(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let Some(first_end) = find_byte(body, b'\n') else {
+        out.extend_from_slice(body);
+        return out;
+    };
+    // The length of a line with its end, and of its end.
+    let stride = first_end + 1;
+    let end_len = if first_end > 0 && body[first_end - 1] == b'\r' {
+        2
+    } else {
+        1
+    };
+    let mut at = 0;
+    while at + stride <= body.len()
+        && body[at + stride - 1] == b'\n'
+        && (end_len == 1 || body[at + stride - 2] == b'\r')
+    {
+        out.extend_from_slice(&body[at..at + stride - end_len]);
+        at += stride;
+    }
+    let mut rest = &body[at..];
+    while let Some(i) = find_byte(rest, b'\n') {
+        let line = &rest[..i];
+        out.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{find, find_byte, strip_ascii_whitespace};
+    use super::{find, find_byte, join_lines, strip_ascii_whitespace};
+
+    /// What join_lines promises: only whitespace removed (the rest in order), and without
+    /// whitespace left, the same as the full strip; lines of one length lose their ends.
+    fn check_join_lines(body: &[u8]) {
+        let joined = join_lines(body);
+        let kept: Vec<u8> = body
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        let joined_kept: Vec<u8> = joined
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        assert_eq!(joined_kept, kept, "{:?}", body);
+        assert!(joined.len() <= body.len());
+        if !joined.iter().any(u8::is_ascii_whitespace) {
+            assert_eq!(joined, strip_ascii_whitespace(body), "{:?}", body);
+        }
+        let removed = body.len() - joined.len();
+        let whitespace = body.iter().filter(|b| b.is_ascii_whitespace()).count();
+        assert!(removed <= whitespace, "{:?}", body);
+    }
+
+    #[test]
+    fn join_lines_removes_line_ends_only() {
+        // Regular lines of base64: every line end goes.
+        assert_eq!(join_lines(b"QUJD\r\nREVG\r\nR0g=\r\n"), b"QUJDREVGR0g=");
+        assert_eq!(join_lines(b"QUJD\nREVG\nR0g="), b"QUJDREVGR0g=");
+        assert_eq!(join_lines(b"QUJD\r\nRE\r\nR0g=\r\nQUJD"), b"QUJDRER0g=QUJD");
+        let cases: &[&[u8]] = &[
+            b"",
+            b"abc",
+            b"\n",
+            b"\r\n",
+            b"ab\r\ncd\r\nef",
+            b"ab\r\ncd\r\nef\r\n",
+            b"ab\ncd\nef\n",
+            b"abcd\r\nabcd\r\nab\r\nabcd\r\n",
+            b"ab\r\ncd\nef\r\ngh",
+            b"a b\r\nc\td\r\n\r\n\r",
+            b"\rx\r\n\ry\r\n",
+            b"QUJD\r\nREVG\r\nR0g=\r\n",
+        ];
+        for &case in cases {
+            check_join_lines(case);
+        }
+        // Generated: lines of one length with breaks in the pattern.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut body = Vec::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let stride = 1 + (state % 9) as usize;
+            for _ in 0..(state >> 8) % 12 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let len = if state % 5 == 0 {
+                    (state >> 3) as usize % 12
+                } else {
+                    stride
+                };
+                body.extend((0..len).map(|k| b"AB \r\n="[(k + (state >> 16) as usize) % 6]));
+                body.extend_from_slice(if state % 3 == 0 { b"\n" } else { b"\r\n" });
+            }
+            check_join_lines(&body);
+        }
+    }
 
     fn naive_find(haystack: &[u8], key: &[u8]) -> Option<usize> {
         if key.is_empty() || haystack.len() < key.len() {
