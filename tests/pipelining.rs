@@ -179,6 +179,14 @@ fn a_new_iteration_while_a_batch_is_in_flight_starts_clean() {
 /// arrives within 30 ms, sends all their data, then their completions in a shuffled order. Its
 /// ID and SELECT answers take 25 ms, so the client measures a slow link and asks several
 /// batches ahead. Records the most fetches it had outstanding at once.
+/// Answers the command that came after a run of body fetches (if any) the usual way.
+fn answer_other(c: &mut Conn, all: &[Mail], other: Option<(String, String)>) -> Hook {
+    match other {
+        Some((t, cmd)) if !server::default_answer(c, server::CAPS, all, &t, &cmd) => Hook::Stop,
+        _ => Hook::Handled,
+    }
+}
+
 fn shuffling_server(all: Vec<Mail>, seed: u64, most: Arc<Mutex<usize>>) -> Server {
     Server::start(false, move |c: &mut Conn| {
         let mails = all.clone();
@@ -227,12 +235,7 @@ fn shuffling_server(all: Vec<Mail>, seed: u64, most: Arc<Mutex<usize>>) -> Serve
             if !c.send_big(&out) {
                 return Hook::Stop;
             }
-            match other {
-                Some((t, cmd)) if !server::default_answer(c, server::CAPS, &all, &t, &cmd) => {
-                    Hook::Stop
-                }
-                _ => Hook::Handled,
-            }
+            answer_other(c, &all, other)
         });
     })
 }
@@ -311,12 +314,7 @@ fn deferring_server(all: Vec<Mail>, quiet_ms: u64, most: Arc<Mutex<usize>>) -> S
             if !c.send(done) {
                 return Hook::Stop;
             }
-            match other {
-                Some((t, cmd)) if !server::default_answer(c, server::CAPS, &all, &t, &cmd) => {
-                    Hook::Stop
-                }
-                _ => Hook::Handled,
-            }
+            answer_other(c, &all, other)
         });
     })
 }

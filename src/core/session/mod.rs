@@ -1156,20 +1156,7 @@ fn stream_ahead(
             };
         };
         if queue[first].complete(true) {
-            let flight = &mut queue[first];
-            flight.delivered = true;
-            let batch = flight.batch.clone();
-            let messages = std::mem::take(&mut flight.early);
-            while queue.front().is_some_and(|f| f.delivered && f.done) {
-                queue.pop_front();
-            }
-            return Fetched {
-                batch,
-                result: Ok(messages),
-                in_flight: queue,
-                later,
-                unasked: to_ask.into_iter().map(|(b, _)| b).collect(),
-            };
+            return hand_out(queue, first, None, later, to_ask);
         }
         // Answers are read in the order of the commands: through the oldest one whose
         // completion has not come (it may be a batch already handed out).
@@ -1187,21 +1174,34 @@ fn stream_ahead(
             // The server refused a batch already handed out (after sending all of it):
             // nothing is missing.
             Err(Error::Server(_)) if queue[reading].delivered => {}
-            Err(e) => {
-                let flight = &mut queue[first];
-                flight.delivered = true;
-                let batch = flight.batch.clone();
-                flight.early.clear();
-                return Fetched {
-                    batch,
-                    result: Err(e),
-                    in_flight: queue,
-                    later,
-                    unasked: to_ask.into_iter().map(|(b, _)| b).collect(),
-                };
-            }
+            Err(e) => return hand_out(queue, first, Some(e), later, to_ask),
         }
         ask_more(imap, &mut queue, &mut later);
+    }
+}
+
+/// What a streaming prefetch thread hands back: the batch `queue[first]` with its messages, or
+/// with `failure` (which ended the answer being read) instead.
+fn hand_out(
+    mut queue: VecDeque<InFlight>,
+    first: usize,
+    failure: Option<Error>,
+    later: Option<Error>,
+    to_ask: VecDeque<(Vec<Listed>, ReadOptions)>,
+) -> Fetched {
+    let flight = &mut queue[first];
+    flight.delivered = true;
+    let batch = flight.batch.clone();
+    let messages = std::mem::take(&mut flight.early);
+    while queue.front().is_some_and(|f| f.delivered && f.done) {
+        queue.pop_front();
+    }
+    Fetched {
+        batch,
+        result: failure.map_or(Ok(messages), Err),
+        in_flight: queue,
+        later,
+        unasked: to_ask.into_iter().map(|(b, _)| b).collect(),
     }
 }
 
