@@ -246,7 +246,8 @@ impl Session {
         let id_sent = caps.contains("ID");
         // With SASL-IR the login is one line: ID goes just before it and both are answered in
         // one round trip (pipelining, RFC 3501 5.5; ID changes nothing the login depends on).
-        let pipelined_id = id_sent && opts.pipelining && initial_response_login(&opts, &caps);
+        let method = LoginMethod::choose(&opts, &caps);
+        let pipelined_id = id_sent && opts.pipelining && method.is_one_line();
         let mut id_pending = None;
         let asked = std::time::Instant::now();
         if pipelined_id {
@@ -260,7 +261,7 @@ impl Session {
             }
             round_trip = asked.elapsed();
         }
-        let (id_outcome, imap) = authenticate(client, &opts, creds, &caps, id_pending);
+        let (id_outcome, imap) = authenticate(client, method, creds, id_pending);
         if let Some(Err(e)) = id_outcome {
             ignore_unless_broken(Error::from_imap(e), "ID")?;
         }
@@ -1499,10 +1500,46 @@ impl imap::Authenticator for XOAuth2<'_> {
     }
 }
 
-/// True when the login will be one `AUTHENTICATE` line with its initial response (SASL-IR):
-/// what [`authenticate`] does for these options and capabilities.
-fn initial_response_login(opts: &SessionOptions, caps: &HashSet<String>) -> bool {
-    caps.contains("SASL-IR") && (opts.xoauth2 || caps.contains("AUTH=PLAIN"))
+/// How a session logs in, chosen once from the options and the server's capabilities: the
+/// login itself and the decision to send a command unanswered before it both follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoginMethod {
+    /// `AUTHENTICATE XOAUTH2` (the `xoauth2` option); `initial_response`: SASL-IR offered.
+    XOAuth2 { initial_response: bool },
+    /// `AUTHENTICATE PLAIN` (offered by the server).
+    Plain { initial_response: bool },
+    /// `LOGIN`.
+    Login,
+    /// Neither: the server disables LOGIN and offers no AUTH=PLAIN.
+    Disabled,
+}
+
+impl LoginMethod {
+    fn choose(opts: &SessionOptions, caps: &HashSet<String>) -> LoginMethod {
+        let initial_response = caps.contains("SASL-IR");
+        if opts.xoauth2 {
+            LoginMethod::XOAuth2 { initial_response }
+        } else if caps.contains("AUTH=PLAIN") {
+            LoginMethod::Plain { initial_response }
+        } else if caps.contains("LOGINDISABLED") {
+            LoginMethod::Disabled
+        } else {
+            LoginMethod::Login
+        }
+    }
+
+    /// True when the login is one `AUTHENTICATE` line with its initial response (SASL-IR),
+    /// which lets a command go just before it without waiting for its answer.
+    fn is_one_line(self) -> bool {
+        matches!(
+            self,
+            LoginMethod::XOAuth2 {
+                initial_response: true
+            } | LoginMethod::Plain {
+                initial_response: true
+            }
+        )
+    }
 }
 
 /// A failed command whose answer does not matter (ID): an error only when the connection is
@@ -1516,18 +1553,15 @@ fn ignore_unless_broken(e: Error, what: &str) -> Result<()> {
 }
 
 /// Logs in. `pending` is the tag of a command sent just before and not answered yet (only
-/// with an initial-response login, see [`initial_response_login`]): its outcome comes first.
+/// with a one-line login, see [`LoginMethod::is_one_line`]): its outcome comes first.
 fn authenticate(
     client: imap::Client<Transport>,
-    opts: &SessionOptions,
+    method: LoginMethod,
     creds: &Credentials,
-    caps: &HashSet<String>,
     pending: Option<u32>,
 ) -> (Option<imap::Result<()>>, Result<Imap>) {
-    // The same answer that decided whether a command could be sent just before the login.
-    let initial_response = initial_response_login(opts, caps);
-    let (mechanism, (before, result)) = if opts.xoauth2 {
-        (
+    let (mechanism, (before, result)) = match method {
+        LoginMethod::XOAuth2 { initial_response } => (
             "AUTHENTICATE XOAUTH2",
             sasl(
                 client,
@@ -1536,9 +1570,8 @@ fn authenticate(
                 initial_response,
                 pending,
             ),
-        )
-    } else if caps.contains("AUTH=PLAIN") {
-        (
+        ),
+        LoginMethod::Plain { initial_response } => (
             "AUTHENTICATE PLAIN",
             sasl(
                 client,
@@ -1547,19 +1580,19 @@ fn authenticate(
                 initial_response,
                 pending,
             ),
-        )
-    } else if caps.contains("LOGINDISABLED") {
-        return (
-            None,
-            Err(Error::Auth(
-                "server disables LOGIN (LOGINDISABLED) and offers no AUTH=PLAIN".into(),
-            )),
-        );
-    } else {
-        (
+        ),
+        LoginMethod::Disabled => {
+            return (
+                None,
+                Err(Error::Auth(
+                    "server disables LOGIN (LOGINDISABLED) and offers no AUTH=PLAIN".into(),
+                )),
+            );
+        }
+        LoginMethod::Login => (
             "LOGIN",
             (None, client.login(&creds.user, creds.secret.as_str())),
-        )
+        ),
     };
     let result = result.map_err(|(e, _client)| match Error::from_imap(e) {
         Error::Server(m) => Error::Auth(format!("server refused {mechanism}: {m}")),
@@ -1573,8 +1606,8 @@ type Login = std::result::Result<Imap, (imap::Error, imap::Client<Transport>)>;
 /// One SASL exchange. With SASL-IR (RFC 4959) the first answer goes with the command, a round
 /// trip less. Some servers (Coremail, NetEase's 126/163) advertise SASL-IR and answer BAD to
 /// it: then the usual exchange follows on the same connection. A NO is the server refusing the
-/// credentials, final either way. `initial_response` is [`initial_response_login`]'s answer,
-/// also what let `pending` (a command not answered yet) be sent.
+/// credentials, final either way. `initial_response` comes from the [`LoginMethod`], which
+/// also decided whether `pending` (a command not answered yet) could be sent.
 // The result is the imap crate's own login result, passed through.
 #[allow(clippy::result_large_err)]
 fn sasl<A: imap::Authenticator>(
@@ -1603,4 +1636,69 @@ fn sasl<A: imap::Authenticator>(
         other => other,
     };
     (before, login)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(list: &[&str]) -> HashSet<String> {
+        list.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn the_login_method_follows_the_options_and_capabilities() {
+        let plain = SessionOptions::new("h", 143, Security::None);
+        let mut oauth = plain.clone();
+        oauth.xoauth2 = true;
+        let cases = [
+            (&plain, &["IMAP4REV1"][..], LoginMethod::Login, false),
+            (&plain, &["SASL-IR"], LoginMethod::Login, false),
+            (&plain, &["LOGINDISABLED"], LoginMethod::Disabled, false),
+            (
+                &plain,
+                &["AUTH=PLAIN", "LOGINDISABLED"],
+                LoginMethod::Plain {
+                    initial_response: false,
+                },
+                false,
+            ),
+            (
+                &plain,
+                &["AUTH=PLAIN", "SASL-IR"],
+                LoginMethod::Plain {
+                    initial_response: true,
+                },
+                true,
+            ),
+            (
+                &oauth,
+                &["AUTH=PLAIN"],
+                LoginMethod::XOAuth2 {
+                    initial_response: false,
+                },
+                false,
+            ),
+            (
+                &oauth,
+                &["SASL-IR", "LOGINDISABLED"],
+                LoginMethod::XOAuth2 {
+                    initial_response: true,
+                },
+                true,
+            ),
+        ];
+        for (opts, list, method, one_line) in cases {
+            let chosen = LoginMethod::choose(opts, &caps(list));
+            assert_eq!(chosen, method, "{list:?}");
+            assert_eq!(chosen.is_one_line(), one_line, "{list:?}");
+        }
+    }
+
+    #[test]
+    fn the_pipeline_depth_follows_the_round_trip() {
+        let depth = |ms| pipeline_depth(std::time::Duration::from_millis(ms));
+        assert_eq!((depth(0), depth(1), depth(4), depth(10)), (1, 1, 3, 6));
+        assert_eq!((depth(14), depth(20), depth(500)), (8, 8, 8));
+    }
 }
