@@ -384,6 +384,29 @@ mod tests {
     }
 
     #[test]
+    fn batches_given_back_are_taken_again() {
+        let listed: Vec<Listed> = (1..=100).map(|uid| Listed { uid, size: 10 }).collect();
+        let mut it = ReadIter::new(ReadOptions::default(), listed);
+        let first = it.take_batch();
+        let second = it.take_batch();
+        let third = it.take_batch();
+        assert_eq!((first.len(), second.len(), third.len()), (4, 8, 16));
+        it.give_back(&[second.clone(), third]);
+        // The messages of the batches given back are pending again, from the second's first.
+        let again = it.take_batch();
+        assert_eq!(again.first().map(|l| l.uid), Some(5));
+        let taken: usize = 4
+            + again.len()
+            + std::iter::from_fn(|| Some(it.take_batch()))
+                .take_while(|b| !b.is_empty())
+                .map(|b| b.len())
+                .sum::<usize>();
+        assert_eq!(taken, 100, "every message taken once");
+        it.give_back(&[]);
+        assert!(it.take_batch().is_empty());
+    }
+
+    #[test]
     fn a_flag_update_next_to_the_body_does_not_replace_it() {
         let listed = vec![Listed { uid: 7, size: 10 }, Listed { uid: 8, size: 10 }];
         let mut it = ReadIter::new(ReadOptions::default(), listed.clone());
