@@ -359,6 +359,51 @@ fn reads_do_not_wait_for_completions_a_server_holds_back() {
     assert_eq!(email_close_session(s), EMAIL_OK);
 }
 
+#[test]
+fn a_host_that_reads_one_message_does_not_have_megabytes_asked_for_it() {
+    // 300 messages of 200 KB on a link slow enough (25 ms to log in and select) for the
+    // deepest pipeline: what is asked for starts small and grows with what was fetched.
+    let all: Vec<Mail> = (1..=300)
+        .map(|i| {
+            let mut m = mail(i, &format!("Message {i}"));
+            m.raw.extend(std::iter::repeat_n(b'x', 200_000));
+            m
+        })
+        .collect();
+    let asked = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let log = Arc::clone(&asked);
+    let server = Server::start(false, move |c: &mut Conn| {
+        let mails = all.clone();
+        greet_and_serve(c, &mails, |_, _, cmd, _| {
+            let verb = cmd.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            if verb == "ID" || verb == "SELECT" {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            if is_body_fetch(cmd) {
+                let set = cmd.split(' ').nth(2).unwrap_or("");
+                log.lock().unwrap().extend(server::uid_set(set));
+            }
+            Hook::Default
+        });
+    });
+    let s = start_plain(server.port, "");
+    let mut m: *mut EmailMessage = ptr::null_mut();
+    assert_eq!(
+        unsafe { email_read_first(s, EMAIL_READ_ALL, &mut m) },
+        EMAIL_OK,
+        "{}",
+        text(email_session_error_message(s))
+    );
+    assert_eq!(text(email_message_subject(m)), "Message 1");
+    email_message_free(m);
+    assert_eq!(email_close_session(s), EMAIL_OK);
+    let asked = asked.lock().unwrap();
+    // At most about the first budget (4 MB) and the batch that crosses it: 8 MB, 40 messages
+    // (without the budget: 9 batches, 148 messages, 30 MB).
+    assert!(!asked.is_empty());
+    assert!(asked.len() <= 40, "{} messages asked for", asked.len());
+}
+
 /// The listing answer lines for sequence numbers `a:b` (or `a:*`) of `mailbox`.
 fn listing_by_sequence(cmd: &str, mailbox: &[Mail]) -> Vec<u8> {
     let range = cmd.split(' ').nth(1).unwrap_or("");

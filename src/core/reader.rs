@@ -46,6 +46,8 @@ pub struct ReadIter {
     /// UID of the last message handed out.
     last_handed: Option<u32>,
     ready: VecDeque<Message>,
+    /// Listed bytes of the batches fetched so far (see [`ReadIter::ask_budget`]).
+    fetched_bytes: u64,
     next_batch: usize,
     handed_out: usize,
     /// The failure of a batch fetched ahead, reported once the ready messages are handed out.
@@ -65,6 +67,7 @@ impl ReadIter {
             unasked: 0,
             last_handed: None,
             ready: VecDeque::new(),
+            fetched_bytes: 0,
             next_batch: FIRST_BATCH,
             handed_out: 0,
             error: None,
@@ -127,6 +130,7 @@ impl ReadIter {
         let after = self.last_handed;
         self.error = None;
         self.ready.clear();
+        self.fetched_bytes = 0;
         self.unasked = after.map_or(0, |u| self.listed.partition_point(|l| l.uid <= u));
         self.next_batch = FIRST_BATCH;
     }
@@ -177,6 +181,14 @@ impl ReadIter {
         batch
     }
 
+    /// Listed bytes that may be asked for and not fetched yet: four times what was fetched so
+    /// far, at least one batch's budget. Like the batch sizes, it starts small and grows, so
+    /// that a host that reads a few messages and moves on (whose next command must first read
+    /// every answer asked for) does not wait for many megabytes it never wanted.
+    pub fn ask_budget(&self) -> u64 {
+        BATCH_BYTES.max(self.fetched_bytes.saturating_mul(4))
+    }
+
     /// Takes back batches taken with [`ReadIter::take_batch`] but not asked for: they must be
     /// the last ones taken (their messages are pending again).
     pub fn give_back(&mut self, batches: &[Vec<Listed>]) {
@@ -191,6 +203,8 @@ impl ReadIter {
     /// responses for one UID (an unsolicited flag update next to the requested data, as Gmail
     /// and Dovecot send), the one that carries the most message bytes wins.
     pub fn store_batch(&mut self, batch: &[Listed], fetched: Vec<Message>) {
+        self.fetched_bytes = (self.fetched_bytes)
+            .saturating_add(batch.iter().map(|l| l.size).fold(0, u64::saturating_add));
         let mut best: std::collections::HashMap<u32, Message> = std::collections::HashMap::new();
         for m in fetched {
             match best.get(&m.uid()) {
@@ -380,6 +394,28 @@ mod tests {
                 "$label1".to_string(),
                 "OIB-Seen-[Gmail]/Important".to_string()
             ]
+        );
+    }
+
+    #[test]
+    fn the_ask_budget_starts_at_one_batch_and_grows_with_what_was_fetched() {
+        let mb = 1024 * 1024;
+        let listed: Vec<Listed> = (1..=100).map(|uid| Listed { uid, size: mb }).collect();
+        let mut it = ReadIter::new(ReadOptions::default(), listed.clone());
+        assert_eq!(it.ask_budget(), BATCH_BYTES);
+        it.store_batch(&listed[..1], Vec::new());
+        assert_eq!(
+            it.ask_budget(),
+            BATCH_BYTES,
+            "4 x 1 MB is still one batch's budget"
+        );
+        it.store_batch(&listed[1..4], Vec::new());
+        assert_eq!(it.ask_budget(), 16 * mb);
+        it.resume_after_last_handed_out();
+        assert_eq!(
+            it.ask_budget(),
+            BATCH_BYTES,
+            "a new connection starts small again"
         );
     }
 

@@ -662,6 +662,7 @@ impl Session {
         };
         let queue = std::mem::take(&mut self.in_flight);
         let depth = self.depth;
+        let budget = iter.ask_budget();
         let mut to_ask = VecDeque::new();
         while to_ask.len() <= depth && iter.wants_prefetch() {
             to_ask.push_back((iter.take_batch(), iter.opts));
@@ -671,7 +672,7 @@ impl Session {
             .stack_size(PREFETCH_STACK)
             .spawn(move || {
                 guard::mark_parser_stack();
-                let fetched = stream_ahead(&mut imap, queue, to_ask, depth);
+                let fetched = stream_ahead(&mut imap, queue, to_ask, depth, budget);
                 (imap, fetched)
             });
         self.spawned(spawned);
@@ -1117,8 +1118,9 @@ const PART_BYTES: usize = 1024 * 1024;
 
 /// The work of a prefetch thread when reads stream (pipelining on, no \Seen marks): hands
 /// back the first batch not handed out yet as soon as all its messages have come, without
-/// waiting for its command's completion, and keeps `depth` batches not yet handed out asked
-/// for, asking from `to_ask` as the answers come.
+/// waiting for its command's completion, and keeps up to `depth + 1` batches not yet handed
+/// out asked for (within `budget` listed bytes, but always one), asking from `to_ask` as the
+/// answers come.
 ///
 /// Why not wait for completions: a server may hold them back while it has other commands to
 /// run (Dovecot answers `b1 b2 b3 b4 OK1 OK2 OK3 OK4`), so a client that waits for them
@@ -1129,11 +1131,18 @@ fn stream_ahead(
     mut queue: VecDeque<InFlight>,
     mut to_ask: VecDeque<(Vec<Listed>, ReadOptions)>,
     depth: usize,
+    budget: u64,
 ) -> Fetched {
     let mut later = None;
+    let room = |queue: &VecDeque<InFlight>| {
+        let waiting = || queue.iter().filter(|f| !f.delivered);
+        let bytes: u64 = waiting().flat_map(|f| &f.batch).map(|l| l.size).sum();
+        let count = waiting().count();
+        count == 0 || (count <= depth && bytes < budget)
+    };
     let mut ask_more =
         |imap: &mut Imap, queue: &mut VecDeque<InFlight>, later: &mut Option<Error>| {
-            while later.is_none() && queue.iter().filter(|f| !f.delivered).count() <= depth {
+            while later.is_none() && room(queue) {
                 let Some((batch, opts)) = to_ask.pop_front() else {
                     break;
                 };
