@@ -184,8 +184,13 @@ impl ReadIter {
     /// Listed bytes that may be asked for and not fetched yet: four times what was fetched so
     /// far, at least one batch's budget. Like the batch sizes, it starts small and grows, so
     /// that a host that reads a few messages and moves on (whose next command must first read
-    /// every answer asked for) does not wait for many megabytes it never wanted.
+    /// every answer asked for) does not wait for many megabytes it never wanted. Reading
+    /// headers only has no such budget: the listed sizes are those of whole messages, and
+    /// what is asked ahead (a few thousand header blocks at most) is a few MB.
     pub fn ask_budget(&self) -> u64 {
+        if self.opts.headers_only {
+            return u64::MAX;
+        }
         BATCH_BYTES.max(self.fetched_bytes.saturating_mul(4))
     }
 
@@ -417,6 +422,11 @@ mod tests {
             BATCH_BYTES,
             "a new connection starts small again"
         );
+        let headers = ReadOptions {
+            headers_only: true,
+            ..ReadOptions::default()
+        };
+        assert_eq!(ReadIter::new(headers, listed).ask_budget(), u64::MAX);
     }
 
     #[test]
