@@ -404,6 +404,36 @@ fn a_host_that_reads_one_message_does_not_have_megabytes_asked_for_it() {
     assert!(asked.len() <= 40, "{} messages asked for", asked.len());
 }
 
+#[test]
+fn what_is_asked_ahead_stays_within_what_the_guard_lets_through() {
+    // Messages near max_message_bytes, one per batch, on a slow link: the batches asked for
+    // must not add up to more than the stream guard accepts between two commands sent
+    // (3 x max_message_bytes), or the last of them, read after the last command, would fail
+    // the read with EMAIL_ERR_TOO_LARGE.
+    let all: Vec<Mail> = (1..=10)
+        .map(|i| {
+            let mut m = mail(i, &format!("Message {i}"));
+            m.raw.extend(std::iter::repeat_n(b'x', 21 << 20));
+            m
+        })
+        .collect();
+    let server = Server::start(false, move |c: &mut Conn| {
+        let mails = all.clone();
+        greet_and_serve(c, &mails, |_, _, cmd, _| {
+            let verb = cmd.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            if verb == "ID" || verb == "SELECT" {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Hook::Default
+        });
+    });
+    let s = start_plain(server.port, &format!("max_message_bytes={}", 22 << 20));
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
+    assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
+    assert_eq!(got, numbered(10));
+    assert_eq!(email_close_session(s), EMAIL_OK);
+}
+
 /// The listing answer lines for sequence numbers `a:b` (or `a:*`) of `mailbox`.
 fn listing_by_sequence(cmd: &str, mailbox: &[Mail]) -> Vec<u8> {
     let range = cmd.split(' ').nth(1).unwrap_or("");

@@ -662,7 +662,11 @@ impl Session {
         };
         let queue = std::mem::take(&mut self.in_flight);
         let depth = self.depth;
-        let budget = iter.ask_budget();
+        // Within half of what the stream guard lets through between two commands sent: the
+        // answers asked for last are read after the last command (size mismatches and the
+        // batch that crosses the budget have the other half).
+        let guard_limit = guard::Limits::for_max_message(self.opts.max_message_bytes).max_response;
+        let budget = iter.ask_budget().min(guard_limit / 2);
         let mut to_ask = VecDeque::new();
         while to_ask.len() <= depth && iter.wants_prefetch() {
             to_ask.push_back((iter.take_batch(), iter.opts));
