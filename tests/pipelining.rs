@@ -187,14 +187,34 @@ fn answer_other(c: &mut Conn, all: &[Mail], other: Option<(String, String)>) -> 
     }
 }
 
+/// Answers ID and SELECT 25 ms late, so that the client measures a round trip long enough
+/// for its deepest pipeline; true for those commands.
+fn like_a_slow_link(cmd: &str) -> bool {
+    let verb = cmd.split(' ').next().unwrap_or("").to_ascii_uppercase();
+    let slow = verb == "ID" || verb == "SELECT";
+    if slow {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    slow
+}
+
+/// `n` messages "Message 1".. with `bytes` more bytes of body each.
+fn big_mails(n: u32, bytes: usize) -> Vec<Mail> {
+    (1..=n)
+        .map(|i| {
+            let mut m = mail(i, &format!("Message {i}"));
+            m.raw.extend(std::iter::repeat_n(b'x', bytes));
+            m
+        })
+        .collect()
+}
+
 fn shuffling_server(all: Vec<Mail>, seed: u64, most: Arc<Mutex<usize>>) -> Server {
     Server::start(false, move |c: &mut Conn| {
         let mails = all.clone();
         let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
         greet_and_serve(c, &mails, |c, tag, cmd, _| {
-            let verb = cmd.split(' ').next().unwrap_or("").to_ascii_uppercase();
-            if verb == "ID" || verb == "SELECT" {
-                std::thread::sleep(std::time::Duration::from_millis(25));
+            if like_a_slow_link(cmd) {
                 return Hook::Default;
             }
             if !is_body_fetch(cmd) {
@@ -363,22 +383,13 @@ fn reads_do_not_wait_for_completions_a_server_holds_back() {
 fn a_host_that_reads_one_message_does_not_have_megabytes_asked_for_it() {
     // 300 messages of 200 KB on a link slow enough (25 ms to log in and select) for the
     // deepest pipeline: what is asked for starts small and grows with what was fetched.
-    let all: Vec<Mail> = (1..=300)
-        .map(|i| {
-            let mut m = mail(i, &format!("Message {i}"));
-            m.raw.extend(std::iter::repeat_n(b'x', 200_000));
-            m
-        })
-        .collect();
+    let all = big_mails(300, 200_000);
     let asked = Arc::new(Mutex::new(Vec::<u32>::new()));
     let log = Arc::clone(&asked);
     let server = Server::start(false, move |c: &mut Conn| {
         let mails = all.clone();
         greet_and_serve(c, &mails, |_, _, cmd, _| {
-            let verb = cmd.split(' ').next().unwrap_or("").to_ascii_uppercase();
-            if verb == "ID" || verb == "SELECT" {
-                std::thread::sleep(std::time::Duration::from_millis(25));
-            }
+            like_a_slow_link(cmd);
             if is_body_fetch(cmd) {
                 let set = cmd.split(' ').nth(2).unwrap_or("");
                 log.lock().unwrap().extend(server::uid_set(set));
@@ -410,20 +421,11 @@ fn what_is_asked_ahead_stays_within_what_the_guard_lets_through() {
     // must not add up to more than the stream guard accepts between two commands sent
     // (3 x max_message_bytes), or the last of them, read after the last command, would fail
     // the read with EMAIL_ERR_TOO_LARGE.
-    let all: Vec<Mail> = (1..=10)
-        .map(|i| {
-            let mut m = mail(i, &format!("Message {i}"));
-            m.raw.extend(std::iter::repeat_n(b'x', 21 << 20));
-            m
-        })
-        .collect();
+    let all = big_mails(10, 21 << 20);
     let server = Server::start(false, move |c: &mut Conn| {
         let mails = all.clone();
         greet_and_serve(c, &mails, |_, _, cmd, _| {
-            let verb = cmd.split(' ').next().unwrap_or("").to_ascii_uppercase();
-            if verb == "ID" || verb == "SELECT" {
-                std::thread::sleep(std::time::Duration::from_millis(25));
-            }
+            like_a_slow_link(cmd);
             Hook::Default
         });
     });

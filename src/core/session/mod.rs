@@ -76,8 +76,6 @@ struct InFlight {
     early: Vec<Message>,
     /// For each message of `batch`: its content has come (not just a flag update).
     got: Vec<bool>,
-    /// Messages of `batch` whose content has not come yet.
-    missing: usize,
     /// Its messages were handed to the iteration (all had come): the rest of its answer (its
     /// completion, which a server may send long after) is still to be read.
     delivered: bool,
@@ -86,10 +84,10 @@ struct InFlight {
 }
 
 impl InFlight {
-    /// True when it can be handed to the iteration: its completion was read, or (`streaming`)
-    /// every message of its batch has come.
-    fn complete(&self, streaming: bool) -> bool {
-        self.done || (streaming && self.missing == 0)
+    /// True when it can be handed to the iteration (reads that stream): its completion was
+    /// read, or every message of its batch has come.
+    fn complete(&self) -> bool {
+        self.done || self.got.iter().all(|&got| got)
     }
 
     /// Bytes of the messages of its batch still to come, by their listed sizes (headers only:
@@ -416,7 +414,7 @@ impl Session {
                 self.join_prefetch();
                 continue;
             }
-            if self.in_flight.iter().any(|f| !f.delivered) {
+            if has_batches_to_read(&self.in_flight) {
                 // Read the batch asked for on a library thread (asking for the next one first);
                 // without a thread, here.
                 self.start_prefetch();
@@ -613,7 +611,7 @@ impl Session {
         let Some(iter) = self.iter.as_mut() else {
             return;
         };
-        if !self.in_flight.iter().any(|f| !f.delivered) && !iter.wants_prefetch() {
+        if !has_batches_to_read(&self.in_flight) && !iter.wants_prefetch() {
             return;
         }
         if self.opts.pipelining && !iter.opts.mark_seen {
@@ -742,13 +740,7 @@ impl Session {
                 return;
             };
             let queue = &mut self.in_flight;
-            // The rest of the oldest answer; messages of later batches in it go with them.
-            let result = guard::on_parser_stack(|| {
-                while queue.front().is_some_and(|f| !f.done) {
-                    read_part(imap, queue, 0, PART_BYTES)?;
-                }
-                Ok(())
-            });
+            let result = guard::on_parser_stack(|| read_rest_of_oldest(imap, queue));
             let Some(flight) = self.in_flight.pop_front() else {
                 return;
             };
@@ -974,6 +966,12 @@ fn list_folder(
     }
 }
 
+/// True when a batch in flight has not been handed to the iteration yet (the others wait only
+/// for the rest of their answers).
+fn has_batches_to_read(in_flight: &VecDeque<InFlight>) -> bool {
+    in_flight.iter().any(|f| !f.delivered)
+}
+
 /// The batch a prefetch thread reads: one already asked for, or one it asks for itself.
 enum Ahead {
     Asked(InFlight),
@@ -988,7 +986,6 @@ fn ask(imap: &mut Imap, batch: Vec<Listed>, opts: ReadOptions) -> Result<InFligh
         .map_err(Error::from_imap)?;
     Ok(InFlight {
         got: vec![false; batch.len()],
-        missing: batch.len(),
         batch,
         opts,
         pending,
@@ -998,47 +995,13 @@ fn ask(imap: &mut Imap, batch: Vec<Listed>, opts: ReadOptions) -> Result<InFligh
     })
 }
 
-/// Reads the answer of a batch in flight: its messages, with those that came early.
-fn receive_flight(imap: &mut Imap, flight: InFlight) -> (Vec<Listed>, Result<Vec<Message>>) {
-    let InFlight {
-        batch,
-        opts,
-        pending,
-        mut early,
-        ..
-    } = flight;
-    let result = receive_messages(imap, pending, opts).map(|messages| {
-        early.extend(messages);
-        early
-    });
-    (batch, result)
-}
-
-/// Keeps the messages of `batch`; those of a batch in flight after it go there (the server
-/// interleaved the answers), anything else (a flag update of another message) is dropped.
-fn route(messages: Vec<Message>, batch: &[Listed], later: &mut VecDeque<InFlight>) -> Vec<Message> {
-    let holds =
-        |batch: &[Listed], m: &Message| batch.binary_search_by_key(&m.uid(), |l| l.uid).is_ok();
-    let mut mine = Vec::with_capacity(messages.len());
-    for m in messages {
-        if holds(batch, &m) {
-            mine.push(m);
-        } else if let Some(flight) = later.iter_mut().find(|f| holds(&f.batch, &m)) {
-            flight.early.push(m);
-        }
+/// Reads the rest of the answer of the oldest batch in `queue`: its messages go to it, those
+/// of later batches to them (a server may interleave the answers).
+fn read_rest_of_oldest(imap: &mut Imap, queue: &mut VecDeque<InFlight>) -> Result<()> {
+    while queue.front().is_some_and(|f| !f.done) {
+        read_part(imap, queue, 0, PART_BYTES)?;
     }
-    mine
-}
-
-/// Reads the answer of a batch asked for.
-fn receive_messages(
-    imap: &mut Imap,
-    pending: imap::PendingFetch,
-    opts: ReadOptions,
-) -> Result<Vec<Message>> {
-    imap.fetch_receive(pending)
-        .map(|fetches| messages_of(&fetches, &opts))
-        .map_err(Error::from_imap)
+    Ok(())
 }
 
 /// The work of a prefetch thread: asks for the batches `next` (after those already in
@@ -1093,8 +1056,12 @@ fn fetch_ahead(
     if marks_sent {
         ask_next(imap, &mut queue, &mut later);
     }
-    let (batch, result) = receive_flight(imap, current);
-    let result = result.map(|messages| route(messages, &batch, &mut queue));
+    queue.push_front(current);
+    let result = read_rest_of_oldest(imap, &mut queue);
+    let (batch, result) = match queue.pop_front() {
+        Some(flight) => (flight.batch, result.map(|()| flight.early)),
+        None => (Vec::new(), result.map(|()| Vec::new())),
+    };
     if result.is_ok() && !marks_sent {
         match mark_seen(imap, marks) {
             Ok(()) => ask_next(imap, &mut queue, &mut later),
@@ -1115,9 +1082,9 @@ fn fetch_ahead(
     }
 }
 
-/// Bytes of answer a streaming read takes in at a time (see [`stream_ahead`]): small enough
-/// that a batch is handed out soon after its last message came, large enough that parsing
-/// stays cheap.
+/// Bytes of answer taken in at a time at most (see [`read_part`]): small enough that a
+/// streaming read hands a batch out soon after its last message came, large enough that
+/// parsing stays cheap.
 const PART_BYTES: usize = 1024 * 1024;
 
 /// The work of a prefetch thread when reads stream (pipelining on, no \Seen marks): hands
@@ -1169,7 +1136,7 @@ fn stream_ahead(
                 unasked: to_ask.into_iter().map(|(b, _)| b).collect(),
             };
         };
-        if queue[first].complete(true) {
+        if queue[first].complete() {
             return hand_out(queue, first, None, later, to_ask);
         }
         // Answers are read in the order of the commands: through the oldest one whose
@@ -1258,10 +1225,7 @@ fn route_part(fetches: &imap::types::Fetches, opts: &ReadOptions, queue: &mut Ve
         let uid = message.uid();
         for flight in queue.iter_mut().filter(|f| !f.delivered) {
             if let Ok(at) = flight.batch.binary_search_by_key(&uid, |l| l.uid) {
-                if has_content && !flight.got[at] {
-                    flight.got[at] = true;
-                    flight.missing -= 1;
-                }
+                flight.got[at] |= has_content;
                 flight.early.push(message);
                 break;
             }
