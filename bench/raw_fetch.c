@@ -149,13 +149,29 @@ static void send_all(const char *s)
     }
 }
 
-/* Reads responses until the tagged one; counts untagged FETCH responses and literal bytes.
- * Returns 0 when the tagged status is OK. */
+/* The folder size from the last "* N EXISTS" read, or -1. */
+static long exists = -1;
+
+/* Skips the literals that `line` and the lines after it announce: a response continues after
+ * each literal until a line without one. Adds their sizes to *literal_bytes (if not NULL). */
+static void skip_literals(uint64_t *literal_bytes)
+{
+    long long lit;
+    while ((lit = literal_at_end()) >= 0) {
+        skip((uint64_t)lit);
+        if (literal_bytes) {
+            *literal_bytes += (uint64_t)lit;
+        }
+        read_line();
+    }
+}
+
+/* Reads responses until the tagged one; counts untagged FETCH responses and literal bytes,
+ * notes "* N EXISTS". Returns 0 when the tagged status is OK. */
 static int read_until_tagged(const char *tag, uint64_t *fetches, uint64_t *literal_bytes)
 {
     size_t tag_len = strlen(tag);
     for (;;) {
-        long long lit;
         read_line();
         if (line_len > tag_len && memcmp(line, tag, tag_len) == 0 && line[tag_len] == ' ') {
             return strncmp(line + tag_len + 1, "OK", 2) == 0 ? 0 : -1;
@@ -163,14 +179,10 @@ static int read_until_tagged(const char *tag, uint64_t *fetches, uint64_t *liter
         if (fetches && line_len > 2 && line[0] == '*' && strstr(line, " FETCH ") != NULL) {
             (*fetches)++;
         }
-        /* A response continues after each literal until a line without one. */
-        while ((lit = literal_at_end()) >= 0) {
-            skip((uint64_t)lit);
-            if (literal_bytes) {
-                *literal_bytes += (uint64_t)lit;
-            }
-            read_line();
+        if (line[0] == '*' && strstr(line, " EXISTS") != NULL) {
+            exists = strtol(line + 1, NULL, 10);
         }
+        skip_literals(literal_bytes);
     }
 }
 
@@ -179,7 +191,6 @@ static int read_until_tagged(const char *tag, uint64_t *fetches, uint64_t *liter
  * sets *fetch_seen when the response was a FETCH. */
 static long read_batched_response(uint64_t *fetches, uint64_t *literal_bytes, int *fetch_seen)
 {
-    long long lit;
     read_line();
     if (line_len > 2 && line[0] == 'b' && line[1] >= '0' && line[1] <= '9') {
         if (strstr(line, " OK") == NULL) {
@@ -191,26 +202,22 @@ static long read_batched_response(uint64_t *fetches, uint64_t *literal_bytes, in
     if (*fetch_seen) {
         (*fetches)++;
     }
-    while ((lit = literal_at_end()) >= 0) {
-        skip((uint64_t)lit);
-        *literal_bytes += (uint64_t)lit;
-        read_line();
-    }
+    skip_literals(literal_bytes);
     return -1;
 }
 
-/* The "batched" mode (see the top of the file) on the EXAMINEd folder of `exists` messages. */
-static void fetch_batched(long exists, long batch, long ahead, uint64_t *fetches,
+/* The "batched" mode (see the top of the file) on the EXAMINEd folder of `messages` messages. */
+static void fetch_batched(long messages, long batch, long ahead, uint64_t *fetches,
                           uint64_t *literal_bytes)
 {
-    long sent = 0, done = 0, next = 1, late = 0, total = (exists + batch - 1) / batch;
+    long sent = 0, done = 0, next = 1, late = 0, total = (messages + batch - 1) / batch;
     long data_of = -1; /* the newest command whose data has been seen */
     char cmd[128];
     while (done < total) {
         int fetch_seen = 0;
         long completed;
         while (sent < total && sent - done <= ahead) {
-            long last = next + batch - 1 < exists ? next + batch - 1 : exists;
+            long last = next + batch - 1 < messages ? next + batch - 1 : messages;
             snprintf(cmd, sizeof cmd, "b%ld FETCH %ld:%ld BODY.PEEK[]\r\n", sent, next, last);
             send_all(cmd);
             sent++;
@@ -258,7 +265,7 @@ int main(int argc, char **argv)
     char cmd[2048], quser[512], qpass[512];
     uint64_t fetches = 0, literal_bytes = 0;
 
-    long batch = 0, ahead = 0, exists = -1;
+    long batch = 0, ahead = 0;
     if (argc != 5 && !(argc == 7 && strcmp(argv[4], "batched") == 0)) {
         fprintf(stderr,
                 "usage: %s HOST PORT USER full|headers|(batched BATCH AHEAD) (password in "
@@ -318,20 +325,8 @@ int main(int argc, char **argv)
         die("LOGIN failed");
     }
     send_all("a2 EXAMINE INBOX\r\n");
-    for (;;) { /* read_until_tagged, noting "* N EXISTS" */
-        read_line();
-        if (strncmp(line, "a2 ", 3) == 0) {
-            if (strncmp(line + 3, "OK", 2) != 0) {
-                die("EXAMINE failed");
-            }
-            break;
-        }
-        if (line[0] == '*' && strstr(line, " EXISTS") != NULL) {
-            exists = strtol(line + 1, NULL, 10);
-        }
-        if (literal_at_end() >= 0) {
-            die("unexpected literal in the EXAMINE answer");
-        }
+    if (read_until_tagged("a2", NULL, NULL) != 0) {
+        die("EXAMINE failed");
     }
     if (batch > 0) {
         if (exists < 1) {
