@@ -1,20 +1,15 @@
-//! Word-at-a-time byte scanning for the two hot loops in the parser: the MIME
-//! boundary search and the whitespace strip before base64 decoding.
-//! Uses the classic haszero/hasless bit tricks (Bit Twiddling Hacks) on usize
-//! words loaded with from_le_bytes. No unsafe, no dependencies.
+//! Byte scanning for the hot loops of the parser: line ends in header blocks,
+//! the MIME boundary search (both with the `memchr` crate) and the whitespace
+//! strip before base64 decoding (word at a time with the classic hasless bit
+//! trick of Bit Twiddling Hacks, on usize words loaded with from_le_bytes).
 
 const WORD: usize = core::mem::size_of::<usize>();
 const LO: usize = usize::from_ne_bytes([0x01; WORD]);
 const HI: usize = usize::from_ne_bytes([0x80; WORD]);
 
-/// Sets the high bit of every zero byte in `x`. Only the lowest mark is exact
-/// (the borrow can mark bytes above it), so callers re-check the rest.
-#[inline]
-fn zero_byte_mask(x: usize) -> usize {
-    x.wrapping_sub(LO) & !x & HI
-}
-
-/// Same as zero_byte_mask, but marks bytes below `n` (n <= 128).
+/// Sets the high bit of every byte of `x` below `n` (n <= 128). Only the
+/// lowest mark is exact (the borrow can mark bytes above it), so callers
+/// re-check the rest.
 #[inline]
 fn below_mask(x: usize, n: u8) -> usize {
     x.wrapping_sub(LO.wrapping_mul(n as usize)) & !x & HI
@@ -34,52 +29,20 @@ fn first_hit(mask: usize) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
-/// The byte search checks 8 words (64 bytes) per iteration.
-const STEP_WORDS: usize = 8;
-const STEP: usize = STEP_WORDS * WORD;
-
-/// Index of the first `needle` in `haystack`.
+/// Index of the first `needle` in `haystack` (the `memchr` crate: vectorised where the CPU
+/// allows, word at a time otherwise).
+#[inline]
 pub(crate) fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
-    let repeated = LO.wrapping_mul(needle as usize);
-    let mut steps = haystack.chunks_exact(STEP);
-    let mut offset = 0;
-    for step in &mut steps {
-        let mut masks = [0usize; STEP_WORDS];
-        let mut any = 0;
-        for (k, m) in masks.iter_mut().enumerate() {
-            *m = zero_byte_mask(word(&step[k * WORD..(k + 1) * WORD]) ^ repeated);
-            any |= *m;
-        }
-        if any != 0 {
-            let (k, m) = masks
-                .iter()
-                .copied()
-                .enumerate()
-                .find(|&(_, m)| m != 0)
-                .unwrap();
-            return Some(offset + k * WORD + first_hit(m));
-        }
-        offset += STEP;
-    }
-    steps
-        .remainder()
-        .iter()
-        .position(|&b| b == needle)
-        .map(|i| offset + i)
+    memchr::memchr(needle, haystack)
 }
 
-/// First occurrence of `key` in `haystack`: scan for key[0], then compare the rest.
+/// First occurrence of `key` in `haystack` (none for an empty key).
+#[inline]
 pub(crate) fn find(haystack: &[u8], key: &[u8]) -> Option<usize> {
-    let first = *key.first()?;
-    let mut at = 0;
-    while let Some(i) = find_byte(&haystack[at..], first) {
-        let candidate = at + i;
-        if haystack[candidate..].starts_with(key) {
-            return Some(candidate);
-        }
-        at = candidate + 1;
+    if key.is_empty() {
+        return None;
     }
-    None
+    memchr::memmem::find(haystack, key)
 }
 
 /// `body` without ASCII whitespace (same set as u8::is_ascii_whitespace).
@@ -120,6 +83,7 @@ pub(crate) fn strip_ascii_whitespace(body: &[u8]) -> Vec<u8> {
 /// that breaks the pattern, line ends are searched for. Only whitespace is removed, so when
 /// the result holds no whitespace it is `strip_ascii_whitespace(body)`; otherwise a caller
 /// must strip (a strict base64 decoder refuses whitespace, which is that check).
+#[cfg_attr(not(feature = "simd-base64"), allow(dead_code))]
 pub(crate) fn join_lines(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     let Some(first_end) = find_byte(body, b'\n') else {
