@@ -363,7 +363,10 @@ pub fn parse_header(raw_data: &[u8]) -> Result<(MailHeader<'_>, usize), MailPars
             Some(i) => line_start + i,
             None => raw_data.len(),
         };
-        if let Some(last) = raw_data[line_start..line_end].iter().rposition(|&c| c != b'\r') {
+        if let Some(last) = raw_data[line_start..line_end]
+            .iter()
+            .rposition(|&c| c != b'\r')
+        {
             value_end = line_start + last + 1;
         }
         if line_end == raw_data.len() {
@@ -1382,7 +1385,11 @@ mod tests {
         let at = |s: &[u8]| (s.as_ptr() as usize - data.as_ptr() as usize, s.len());
         result.ok().map(|(h, next)| {
             // An empty value is empty wherever it points.
-            let value = if h.value.is_empty() { (0, 0) } else { at(h.value) };
+            let value = if h.value.is_empty() {
+                (0, 0)
+            } else {
+                at(h.value)
+            };
             (at(h.key), value, next)
         })
     }
