@@ -345,7 +345,9 @@ pub enum AttributeValue<'a> {
         index: Option<u32>,
         data: Option<Cow<'a, [u8]>>,
     },
-    BodyStructure(BodyStructure<'a>),
+    /// Boxed, like `Envelope`: inline, it made every attribute 560 bytes (a FETCH response
+    /// of UID, FLAGS and RFC822.SIZE took 1.9 KB).
+    BodyStructure(Box<BodyStructure<'a>>),
     Envelope(Box<Envelope<'a>>),
     Flags(Vec<Cow<'a, str>>),
     InternalDate(Cow<'a, str>),
@@ -373,7 +375,9 @@ impl<'a> AttributeValue<'a> {
                 index,
                 data: data.map(to_owned_cow),
             },
-            AttributeValue::BodyStructure(body) => AttributeValue::BodyStructure(body.into_owned()),
+            AttributeValue::BodyStructure(body) => {
+                AttributeValue::BodyStructure(Box::new(body.into_owned()))
+            }
             AttributeValue::Envelope(e) => AttributeValue::Envelope(Box::new(e.into_owned())),
             AttributeValue::Flags(v) => {
                 AttributeValue::Flags(v.into_iter().map(to_owned_cow).collect())

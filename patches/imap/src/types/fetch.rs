@@ -225,7 +225,7 @@ impl<'a> Fetch<'a> {
     /// details.
     pub fn bodystructure(&self) -> Option<&BodyStructure<'a>> {
         self.fetch.iter().find_map(|av| match av {
-            AttributeValue::BodyStructure(bs) => Some(bs),
+            AttributeValue::BodyStructure(bs) => Some(&**bs),
             _ => None,
         })
     }

@@ -308,7 +308,7 @@ pub(crate) fn body(i: &[u8]) -> IResult<&[u8], BodyStructure<'_>> {
 
 pub(crate) fn msg_att_body_structure(i: &[u8]) -> IResult<&[u8], AttributeValue<'_>> {
     map(tuple((tag_no_case("BODYSTRUCTURE "), body)), |(_, body)| {
-        AttributeValue::BodyStructure(body)
+        AttributeValue::BodyStructure(Box::new(body))
     })(i)
 }
 
