@@ -430,7 +430,7 @@ impl<T: Read + Write> Client<T> {
     pub fn new(stream: T) -> Client<T> {
         Client {
             conn: Connection {
-                stream: BufStream::new(stream),
+                stream: BufStream::with_capacities(READ_BUFFER, WRITE_BUFFER, stream),
                 tag: INITIAL_TAG,
                 completed_early: Vec::new(),
                 debug: false,
@@ -2109,6 +2109,17 @@ const INVALID_EXCERPT: usize = 1024;
 /// Largest step by which [`Connection::read_literal`] grows its buffer ahead of the data.
 const LITERAL_CHUNK: usize = 64 * 1024 * 1024;
 
+/// Read buffer of a connection. Bulk answers (a FETCH of many messages) are mostly literals of
+/// a few KB to a few hundred KB; with std's default 8 KiB, the line after each literal costs a
+/// read of its own and the literal another one or more, each a system call and (on TCP) a
+/// window update: 14,700 reads for 425 MB in imapmail's benchmark. With 256 KiB, a read takes
+/// in several messages at once (1,650 reads; system time of the whole read 0.18 -> 0.14 s at
+/// 20 ms, 0.11 -> 0.08 s on loopback). Literals larger than this are still read straight into
+/// their buffer.
+const READ_BUFFER: usize = 256 * 1024;
+/// Write buffer of a connection: commands are short.
+const WRITE_BUFFER: usize = 8 * 1024;
+
 /// True for one complete line: ends in CRLF, no literal (so no message data) inside.
 fn is_plain_line(line: &[u8]) -> bool {
     line.ends_with(b"\r\n") && !line[..line.len() - 2].contains(&b'\n')
@@ -2310,6 +2321,8 @@ mod tests {
         chunk: usize,
         /// Largest buffer a read was asked to fill.
         largest_read: usize,
+        /// Reads that returned data.
+        reads: usize,
     }
 
     impl ChunkedStream {
@@ -2319,6 +2332,7 @@ mod tests {
                 pos: 0,
                 chunk,
                 largest_read: 0,
+                reads: 0,
             }
         }
     }
@@ -2327,6 +2341,7 @@ mod tests {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             self.largest_read = self.largest_read.max(buf.len());
             let n = buf.len().min(self.chunk).min(self.data.len() - self.pos);
+            self.reads += usize::from(n > 0);
             buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
             self.pos += n;
             Ok(n)
@@ -2463,6 +2478,28 @@ mod tests {
             "largest read {}",
             stream.largest_read
         );
+    }
+
+    #[test]
+    fn many_small_messages_are_taken_in_a_few_reads() {
+        // 100 messages of 2 KB in one answer, all of it available at once: read through the
+        // 256 KiB buffer, that is one or two reads of the socket, not two or more per message.
+        let mut answer = Vec::new();
+        for i in 1..=100u32 {
+            let body = vec![b'x'; 2000];
+            answer.extend(format!("* {i} FETCH (UID {i} BODY[] {{{}}}\r\n", body.len()).bytes());
+            answer.extend_from_slice(&body);
+            answer.extend_from_slice(b")\r\n");
+        }
+        answer.extend_from_slice(b"a1 OK done\r\n");
+        let mut session = mock_session!(ChunkedStream::new(answer, usize::MAX));
+        {
+            let fetches = session.uid_fetch("1:100", "BODY[]").unwrap();
+            assert_eq!(fetches.len(), 100);
+            assert!(fetches.iter().all(|f| f.body().map(<[u8]>::len) == Some(2000)));
+        }
+        let stream = session.conn.stream.get_ref();
+        assert!(stream.reads <= 3, "{} reads", stream.reads);
     }
 
     #[test]
