@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset};
 use imap_proto::Response;
 use std::collections::HashSet;
 use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::ops::{Deref, DerefMut};
 use std::str;
 
@@ -2033,9 +2033,30 @@ impl<T: Read + Write> Connection<T> {
     /// The buffer grows at most [`LITERAL_CHUNK`] bytes ahead of the bytes actually received,
     /// so a huge announced length does not allocate that much up front. The end of the stream
     /// before `len` bytes gives [`Error::ConnectionLost`], as in [`Connection::readline`].
+    ///
+    /// A literal smaller than the read buffer is copied out of it (most of it is usually there
+    /// already); a larger one is read straight into `into`, which then has to be zeroed first
+    /// (safe `Read` writes only into initialised memory), but takes one copy fewer.
     pub(crate) fn read_literal(&mut self, into: &mut Vec<u8>, len: usize) -> Result<()> {
         let start = into.len();
         let mut remaining = len;
+        if len < READ_BUFFER {
+            into.reserve(len);
+        }
+        while remaining > 0 && len < READ_BUFFER {
+            let available = match self.stream.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if available.is_empty() {
+                return Err(Error::ConnectionLost);
+            }
+            let n = available.len().min(remaining);
+            into.extend_from_slice(&available[..n]);
+            self.stream.consume(n);
+            remaining -= n;
+        }
         while remaining > 0 {
             let chunk = remaining.min(LITERAL_CHUNK);
             into.reserve(chunk);
@@ -2500,6 +2521,20 @@ mod tests {
         }
         let stream = session.conn.stream.get_ref();
         assert!(stream.reads <= 3, "{} reads", stream.reads);
+    }
+
+    #[test]
+    fn a_literal_cut_short_is_a_lost_connection() {
+        // Smaller than the read buffer (copied out of it) and larger (read straight in).
+        for len in [10, READ_BUFFER + 10] {
+            let mut client = Client::new(ChunkedStream::new(vec![b'x'; len - 3], 7));
+            let mut v = Vec::new();
+            assert!(matches!(
+                client.read_literal(&mut v, len),
+                Err(Error::ConnectionLost)
+            ));
+            assert_eq!(v.len(), len - 3);
+        }
     }
 
     #[test]
