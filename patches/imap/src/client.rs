@@ -2039,11 +2039,28 @@ impl<T: Read + Write> Connection<T> {
     /// (safe `Read` writes only into initialised memory), but takes one copy fewer.
     pub(crate) fn read_literal(&mut self, into: &mut Vec<u8>, len: usize) -> Result<()> {
         let start = into.len();
-        let mut remaining = len;
         if len < READ_BUFFER {
-            into.reserve(len);
+            self.copy_literal_from_buffer(into, len)?;
+        } else {
+            self.read_literal_straight(into, len)?;
         }
-        while remaining > 0 && len < READ_BUFFER {
+
+        if self.debug {
+            for line in into[start..].split_inclusive(|&b| b == LF) {
+                let line = line.strip_suffix(&[LF]).unwrap_or(line);
+                let line = line.strip_suffix(&[CR]).unwrap_or(line);
+                eprintln!("S: {}", String::from_utf8_lossy(line));
+            }
+        }
+
+        Ok(())
+    }
+
+    /// [`Connection::read_literal`] of a literal smaller than the read buffer: copied out of it.
+    fn copy_literal_from_buffer(&mut self, into: &mut Vec<u8>, len: usize) -> Result<()> {
+        into.reserve(len);
+        let mut remaining = len;
+        while remaining > 0 {
             let available = match self.stream.fill_buf() {
                 Ok(available) => available,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -2057,6 +2074,13 @@ impl<T: Read + Write> Connection<T> {
             self.stream.consume(n);
             remaining -= n;
         }
+        Ok(())
+    }
+
+    /// [`Connection::read_literal`] of a literal at least as large as the read buffer: read
+    /// straight into `into` (after what the buffer holds), in steps of [`LITERAL_CHUNK`].
+    fn read_literal_straight(&mut self, into: &mut Vec<u8>, len: usize) -> Result<()> {
+        let mut remaining = len;
         while remaining > 0 {
             let chunk = remaining.min(LITERAL_CHUNK);
             into.reserve(chunk);
@@ -2066,15 +2090,6 @@ impl<T: Read + Write> Connection<T> {
             }
             remaining -= chunk;
         }
-
-        if self.debug {
-            for line in into[start..].split_inclusive(|&b| b == LF) {
-                let line = line.strip_suffix(&[LF]).unwrap_or(line);
-                let line = line.strip_suffix(&[CR]).unwrap_or(line);
-                eprintln!("S: {}", String::from_utf8_lossy(line));
-            }
-        }
-
         Ok(())
     }
 
