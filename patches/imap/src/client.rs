@@ -915,7 +915,9 @@ impl<T: Read + Write> Session<T> {
         let Some(tag) = pending.tag else {
             return Ok((Fetches::parse(vec![], &mut self.unsolicited_responses)?, true));
         };
-        let mut data = Vec::new();
+        // Room for the part up front (it is at least `min_bytes` unless the answer ends first),
+        // rather than growing the buffer by doubling, which copies what was read at each step.
+        let mut data = Vec::with_capacity(min_bytes.min(PART_RESERVE_MAX));
         let done = self
             .conn
             .read_response_part_onto(tag, &mut data, Some(min_bytes.max(1)))?;
@@ -2153,6 +2155,8 @@ const LITERAL_CHUNK: usize = 64 * 1024 * 1024;
 /// 20 ms, 0.11 -> 0.08 s on loopback). Literals larger than this are still read straight into
 /// their buffer.
 const READ_BUFFER: usize = 256 * 1024;
+/// Most a part read with [`Session::fetch_receive_part`] reserves up front.
+const PART_RESERVE_MAX: usize = 16 * 1024 * 1024;
 /// Write buffer of a connection: commands are short.
 const WRITE_BUFFER: usize = 8 * 1024;
 
