@@ -313,7 +313,7 @@ enum HeaderParseState {
 pub fn parse_header(raw_data: &[u8]) -> Result<(MailHeader<'_>, usize), MailParseError> {
     // Same results as the published byte-at-a-time state machine (kept as
     // `parse_header_reference` in the tests, which compare the two), but the
-    // line ends are found a word at a time: header blocks are mostly long
+    // line ends are found with memchr: header blocks are mostly long
     // Received and DKIM lines, and this was the largest single cost of
     // parsing a message's headers.
     match raw_data.first() {
@@ -355,14 +355,12 @@ pub fn parse_header(raw_data: &[u8]) -> Result<(MailHeader<'_>, usize), MailPars
         ));
     };
     // The value runs over its continuation lines (those starting with a
-    // space or a tab) and ends after its last byte that is not CR or LF.
+    // space or a tab) and ends after its last byte that is not CR or LF. It
+    // starts on the first line (a line end is not a space), whose end is known.
     let mut value_end = value_start;
     let mut line_start = value_start;
+    let mut line_end = first_line_end;
     let next = loop {
-        let line_end = match bytescan::find_byte(&raw_data[line_start..], b'\n') {
-            Some(i) => line_start + i,
-            None => raw_data.len(),
-        };
         if let Some(last) = raw_data[line_start..line_end]
             .iter()
             .rposition(|&c| c != b'\r')
@@ -373,7 +371,13 @@ pub fn parse_header(raw_data: &[u8]) -> Result<(MailHeader<'_>, usize), MailPars
             break raw_data.len();
         }
         match raw_data.get(line_end + 1) {
-            Some(b' ' | b'\t') => line_start = line_end + 1,
+            Some(b' ' | b'\t') => {
+                line_start = line_end + 1;
+                line_end = match bytescan::find_byte(&raw_data[line_start..], b'\n') {
+                    Some(i) => line_start + i,
+                    None => raw_data.len(),
+                };
+            }
             _ => break line_end + 1,
         }
     };
