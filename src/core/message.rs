@@ -4,7 +4,6 @@
 //! the text, HTML or attachments; both are cached. A message whose MIME cannot be decoded is
 //! still returned: its raw source stays available and `body_error` says what went wrong.
 
-use std::ops::Range;
 use std::sync::OnceLock;
 
 use mailparse::{MailHeader, MailHeaderMap, ParsedMail};
@@ -94,10 +93,7 @@ pub struct Message {
     headers_only: bool,
     /// The folder it was read from ("" when not read from a server).
     folder: String,
-    /// The message's bytes are `raw[raw_range]`: a message read in a part of its own keeps
-    /// the buffer it was read into (its FETCH line around it) rather than a copy.
     raw: Vec<u8>,
-    raw_range: Range<usize>,
     header: OnceLock<HeaderInfo>,
     /// Every header field decoded, apart from `header`: most hosts never ask for other fields,
     /// and decoding every Received and DKIM line would cost them as much as the rest.
@@ -123,22 +119,11 @@ impl Message {
             size,
             headers_only,
             folder: String::new(),
-            raw_range: 0..raw.len(),
             raw,
             header: OnceLock::new(),
             fields: OnceLock::new(),
             body: OnceLock::new(),
         }
-    }
-
-    /// The same message, made of only `range` of the bytes it was built with (what surrounds
-    /// it is what it was read with: see [`Message::source`]). Unchanged when `range` is not
-    /// within them.
-    pub fn within(mut self, range: Range<usize>) -> Message {
-        if range.start <= range.end && range.end <= self.raw.len() {
-            self.raw_range = range;
-        }
-        self
     }
 
     /// Builds a message from raw RFC 5322 bytes alone (no server data).
@@ -177,12 +162,12 @@ impl Message {
     }
     /// The bytes as received: the whole message, or the header block when headers only.
     pub fn source(&self) -> &[u8] {
-        self.raw.get(self.raw_range.clone()).unwrap_or_default()
+        &self.raw
     }
 
     /// Decoded header fields (computed on first use).
     pub fn header(&self) -> &HeaderInfo {
-        self.header.get_or_init(|| decode_header(self.source()))
+        self.header.get_or_init(|| decode_header(&self.raw))
     }
 
     /// Decoded body (computed on first use). Empty for a headers-only message.
@@ -191,7 +176,7 @@ impl Message {
             if self.headers_only {
                 BodyInfo::default()
             } else {
-                decode_body(self.source())
+                decode_body(&self.raw)
             }
         })
     }
@@ -199,7 +184,7 @@ impl Message {
     /// Every header field as (name, RFC 2047-decoded value), in order (computed on first use).
     pub fn header_fields(&self) -> &[(String, String)] {
         self.fields.get_or_init(|| {
-            with_parsed_headers(self.source(), |headers| {
+            with_parsed_headers(&self.raw, |headers| {
                 headers
                     .iter()
                     .map(|h| (h.get_key(), h.get_value()))
@@ -755,24 +740,6 @@ fn attached_message_name(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_message_within_a_larger_buffer_is_only_its_range() {
-        let buffer = b"* 1 FETCH (BODY[] {29}\r\nSubject: inside\r\n\r\nthe text\r\n)\r\n".to_vec();
-        let start = buffer.iter().position(|&b| b == b'S').unwrap();
-        let end = buffer.len() - b")\r\n".len();
-        let m = Message::new(1, 0, Vec::new(), 29, buffer.clone(), false).within(start..end);
-        assert_eq!(m.source(), &buffer[start..end]);
-        assert_eq!(m.header().subject, "inside");
-        assert_eq!(m.body().text.trim_end(), "the text");
-        // A range outside the bytes is ignored, not a panic.
-        #[allow(clippy::reversed_empty_ranges)] // on purpose: a range that ends before it starts
-        let backwards = 5..4;
-        for bad in [start..buffer.len() + 1, backwards] {
-            let m = Message::new(1, 0, Vec::new(), 0, buffer.clone(), false).within(bad);
-            assert_eq!(m.source(), &buffer[..]);
-        }
-    }
 
     /// `part_text` as it was before it decoded the transfer encoding once: through mailparse's
     /// `get_body` (transfer decoding and charset in one).

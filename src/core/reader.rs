@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use imap::types::{Fetch, Fetches, Flag};
+use imap::types::{Fetch, Flag};
 
 use super::message::{flags, Message};
 
@@ -320,100 +320,27 @@ pub fn listed_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Listed> {
 
 /// A message from a FETCH answer to [`fetch_query`].
 pub fn message_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Message> {
-    let raw = content(f, opts).map(<[u8]>::to_vec).unwrap_or_default();
-    let len = raw.len();
-    Some(described(f, opts)?.message(raw, len))
-}
-
-/// The messages of a part of a FETCH answer to [`fetch_query`], each with whether its content
-/// came (a flag update does not bring it). The message of a part that holds only its own
-/// response keeps the part's buffer instead of a copy (full reads ask for such parts: a copy
-/// of every message costs as much as reading it from the socket).
-pub fn messages_from_part(part: Fetches, opts: &ReadOptions) -> Vec<(Message, bool)> {
-    let alone = match part.get(0) {
-        Some(f) if part.len() == 1 => {
-            described(f, opts)
-                .zip(content(f, opts))
-                .and_then(|(described, bytes)| {
-                    let buffer = part.buffer();
-                    // Where the content lies in the buffer (a decoded item lies elsewhere).
-                    let start = (bytes.as_ptr() as usize).checked_sub(buffer.as_ptr() as usize)?;
-                    let end = start.checked_add(bytes.len())?;
-                    (end <= buffer.len() && bytes.len() >= KEEP_BUFFER_MIN)
-                        .then_some((described, start..end))
-                })
-        }
-        _ => None,
-    };
-    let Some((described, range)) = alone else {
-        return part
-            .iter()
-            .filter_map(|f| Some((message_from_fetch(f, opts)?, content(f, opts).is_some())))
-            .collect();
-    };
-    let len = range.len();
-    let buffer = part.into_buffer();
-    let message = if buffer.capacity() <= len.saturating_add(len / 8).saturating_add(4096) {
-        described.message(buffer, len).within(range)
-    } else {
-        // The part had room for more than came: a copy does not hold on to that room.
-        let copy = buffer.get(range).map(<[u8]>::to_vec).unwrap_or_default();
-        described.message(copy, len)
-    };
-    vec![(message, true)]
-}
-
-/// Smallest content for which a part's buffer is kept rather than copied: below it the copy
-/// is cheap, and the FETCH line kept with it a noticeable share.
-const KEEP_BUFFER_MIN: usize = 4096;
-
-/// The content a FETCH for `opts` asks for: the whole message, or its header block.
-fn content<'a>(f: &'a Fetch<'_>, opts: &ReadOptions) -> Option<&'a [u8]> {
-    if opts.headers_only {
-        f.header()
-    } else {
-        f.body()
-    }
-}
-
-/// What a FETCH response says of a message, apart from its content.
-struct Described {
-    uid: u32,
-    flags: u32,
-    keywords: Vec<String>,
-    size: Option<u64>,
-    headers_only: bool,
-}
-
-fn described(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Described> {
     let uid = f.uid?;
     let (mut bits, keywords) = flag_bits(f.flags());
     if opts.mark_seen {
         // Marked on the server when handed out (see ReadIter::take_marks).
         bits |= flags::SEEN;
     }
-    Some(Described {
+    let raw = if opts.headers_only {
+        f.header()
+    } else {
+        f.body()
+    };
+    let raw = raw.map(<[u8]>::to_vec).unwrap_or_default();
+    let size = f.size.map(u64::from).unwrap_or(raw.len() as u64);
+    Some(Message::new(
         uid,
-        flags: bits,
+        bits,
         keywords,
-        size: f.size.map(u64::from),
-        headers_only: opts.headers_only,
-    })
-}
-
-impl Described {
-    /// The message, made of `raw` (`content_len` bytes of content, or a buffer holding them).
-    fn message(self, raw: Vec<u8>, content_len: usize) -> Message {
-        let size = self.size.unwrap_or(content_len as u64);
-        Message::new(
-            self.uid,
-            self.flags,
-            self.keywords,
-            size,
-            raw,
-            self.headers_only,
-        )
-    }
+        size,
+        raw,
+        opts.headers_only,
+    ))
 }
 
 #[cfg(test)]
@@ -429,104 +356,6 @@ mod tests {
             uid_set([u32::MAX - 1, u32::MAX]),
             format!("{}:{}", u32::MAX - 1, u32::MAX)
         );
-    }
-
-    /// A FETCH response of uid `uid` with `body` as BODY[] (or BODY[HEADER]).
-    fn fetch_response(uid: u32, section: &str, body: &[u8]) -> Vec<u8> {
-        let mut r = format!(
-            "* {uid} FETCH (UID {uid} FLAGS (\\Seen $Work) RFC822.SIZE 99999 {section} {{{}}}\r\n",
-            body.len()
-        )
-        .into_bytes();
-        r.extend_from_slice(body);
-        r.extend_from_slice(b")\r\n");
-        // As read by the connection: without room for more.
-        r.shrink_to_fit();
-        r
-    }
-
-    fn message_text(len: usize) -> Vec<u8> {
-        let mut m = b"Subject: kept\r\nFrom: a@example.org\r\n\r\n".to_vec();
-        m.extend((0..len).map(|i| b"text \r\n"[i % 7]));
-        m
-    }
-
-    #[test]
-    fn a_message_alone_in_its_part_keeps_the_buffer_it_was_read_into() {
-        let full = ReadOptions::default();
-        let body = message_text(20_000);
-        let part = imap::testing::fetches::parse(fetch_response(7, "BODY[]", &body));
-        let body_at = part.get(0).and_then(|f| f.body()).map(<[u8]>::as_ptr);
-        let messages = messages_from_part(part, &full);
-        assert_eq!(messages.len(), 1);
-        let (m, has_content) = &messages[0];
-        assert!(*has_content);
-        assert_eq!(m.source(), &body[..]);
-        // Not a copy: the very bytes the response was parsed from.
-        assert_eq!(Some(m.source().as_ptr()), body_at);
-        assert_eq!((m.uid(), m.size(), m.is_read()), (7, 99999, true));
-        assert_eq!(m.keywords(), ["$Work".to_string()]);
-        assert_eq!(m.header().subject, "kept");
-
-        // Headers only: the same with the header block.
-        let header = b"Subject: only\r\nX-Pad: "
-            .iter()
-            .copied()
-            .chain([b'x'; 5000])
-            .collect::<Vec<u8>>();
-        let headers = ReadOptions {
-            headers_only: true,
-            ..ReadOptions::default()
-        };
-        let part = imap::testing::fetches::parse(fetch_response(8, "BODY[HEADER]", &header));
-        let at = part.get(0).and_then(|f| f.header()).map(<[u8]>::as_ptr);
-        let messages = messages_from_part(part, &headers);
-        assert_eq!(messages[0].0.source(), &header[..]);
-        assert_eq!(Some(messages[0].0.source().as_ptr()), at);
-        assert!(messages[0].0.headers_only());
-    }
-
-    #[test]
-    fn messages_sharing_a_part_small_ones_and_roomy_buffers_are_copied() {
-        let full = ReadOptions::default();
-        let (one, two) = (message_text(9000), message_text(12_000));
-        // Two messages and a flag update in one part.
-        let mut answer = fetch_response(1, "BODY[]", &one);
-        answer.extend(fetch_response(2, "BODY[]", &two));
-        answer.extend_from_slice(b"* 3 FETCH (UID 3 FLAGS ())\r\n");
-        let part = imap::testing::fetches::parse(answer);
-        let inside = part.buffer().as_ptr_range();
-        let messages = messages_from_part(part, &full);
-        let got: Vec<_> = messages
-            .iter()
-            .map(|(m, c)| (m.uid(), m.source().len(), *c))
-            .collect();
-        assert_eq!(
-            got,
-            [(1, one.len(), true), (2, two.len(), true), (3, 0, false)]
-        );
-        assert_eq!(messages[1].0.source(), &two[..]);
-        assert!(messages
-            .iter()
-            .all(|(m, _)| !inside.contains(&m.source().as_ptr())));
-
-        // A small message: a copy costs less than the FETCH line kept with it.
-        let small = message_text(100);
-        let part = imap::testing::fetches::parse(fetch_response(4, "BODY[]", &small));
-        let inside = part.buffer().as_ptr_range();
-        let messages = messages_from_part(part, &full);
-        assert_eq!(messages[0].0.source(), &small[..]);
-        assert!(!inside.contains(&messages[0].0.source().as_ptr()));
-
-        // A buffer with room for far more than the message: not held on to.
-        let big = message_text(10_000);
-        let mut roomy = Vec::with_capacity(1 << 20);
-        roomy.extend(fetch_response(5, "BODY[]", &big));
-        let part = imap::testing::fetches::parse(roomy);
-        let inside = part.buffer().as_ptr_range();
-        let messages = messages_from_part(part, &full);
-        assert_eq!(messages[0].0.source(), &big[..]);
-        assert!(!inside.contains(&messages[0].0.source().as_ptr()));
     }
 
     #[test]

@@ -917,7 +917,7 @@ impl<T: Read + Write> Session<T> {
         };
         // Room for the part up front (it is at least `min_bytes` unless the answer ends first),
         // rather than growing the buffer by doubling, which copies what was read at each step.
-        let mut data = Vec::with_capacity(min_bytes.clamp(PART_RESERVE_MIN, PART_RESERVE_MAX));
+        let mut data = Vec::with_capacity(min_bytes.min(PART_RESERVE_MAX));
         let done = self
             .conn
             .read_response_part_onto(tag, &mut data, Some(min_bytes.max(1)))?;
@@ -2041,10 +2041,6 @@ impl<T: Read + Write> Connection<T> {
     /// (safe `Read` writes only into initialised memory), but takes one copy fewer.
     pub(crate) fn read_literal(&mut self, into: &mut Vec<u8>, len: usize) -> Result<()> {
         let start = into.len();
-        // Room for the literal and the end of its line at once: growing after the literal
-        // (for `)\r\n`, or in `read_to_end`, which grows a full buffer to look for more) would
-        // copy the whole literal and leave up to twice its size allocated.
-        into.reserve(len.saturating_add(LITERAL_TAIL).min(LITERAL_CHUNK));
         if len < READ_BUFFER {
             self.copy_literal_from_buffer(into, len)?;
         } else {
@@ -2089,7 +2085,7 @@ impl<T: Read + Write> Connection<T> {
         let mut remaining = len;
         while remaining > 0 {
             let chunk = remaining.min(LITERAL_CHUNK);
-            into.reserve(chunk.saturating_add(LITERAL_TAIL));
+            into.reserve(chunk);
             let read = (&mut self.stream).take(chunk as u64).read_to_end(into)?;
             if read < chunk {
                 return Err(Error::ConnectionLost);
@@ -2150,10 +2146,6 @@ const INVALID_EXCERPT: usize = 1024;
 
 /// Largest step by which [`Connection::read_literal`] grows its buffer ahead of the data.
 const LITERAL_CHUNK: usize = 64 * 1024 * 1024;
-/// Room [`Connection::read_literal`] keeps after a literal for the rest of its line.
-const LITERAL_TAIL: usize = 256;
-/// Least a part read with [`Session::fetch_receive_part`] reserves: a response's first line.
-const PART_RESERVE_MIN: usize = 512;
 
 /// Read buffer of a connection. Bulk answers (a FETCH of many messages) are mostly literals of
 /// a few KB to a few hundred KB; with std's default 8 KiB, the line after each literal costs a
@@ -4219,42 +4211,6 @@ a1 OK completed\r
         let (part, done) = session.fetch_receive_part(&second, 1 << 20).unwrap();
         assert_eq!((part.len(), done), (0, true));
         drop(third);
-    }
-
-    #[test]
-    fn a_body_read_in_its_own_part_can_be_kept_without_a_copy() {
-        // Smaller than the read buffer (copied out of it) and larger (read straight in).
-        for len in [10_000, READ_BUFFER + 10_000] {
-            let body: Vec<u8> = (0..len).map(|i| b"abc\r\n"[i % 5]).collect();
-            let mut answer = fetch_answer(&body);
-            let completion = answer.split_off(answer.len() - b"a1 OK Fetch completed.\r\n".len());
-            answer.extend(format!("* 2 FETCH (UID 8 BODY[] {{{len}}}\r\n").bytes());
-            answer.extend_from_slice(&body);
-            answer.extend_from_slice(b")\r\n");
-            answer.extend_from_slice(&completion);
-            let mut session = mock_session!(ChunkedStream::new(answer, 4096));
-            let pending = session.uid_fetch_send("7:8", "BODY.PEEK[]").unwrap();
-            for uid in [7, 8] {
-                let (part, done) = session.fetch_receive_part(&pending, 1).unwrap();
-                assert!(!done);
-                let fetch = part.get(0).unwrap();
-                assert_eq!(fetch.uid, Some(uid));
-                let found = fetch.body().unwrap();
-                let start = found.as_ptr() as usize - part.buffer().as_ptr() as usize;
-                let end = start + found.len();
-                let buffer = part.into_buffer();
-                assert_eq!(&buffer[start..end], &body[..]);
-                // The line's end fitted in the room left for it: the buffer did not grow after
-                // the literal (by doubling, which copies it and leaves it half empty).
-                assert!(
-                    buffer.capacity() < len + 1024,
-                    "{len}-byte literal, capacity {}",
-                    buffer.capacity()
-                );
-            }
-            let (part, done) = session.fetch_receive_part(&pending, 1).unwrap();
-            assert_eq!((part.len(), done), (0, true));
-        }
     }
 
     #[test]

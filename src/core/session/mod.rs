@@ -89,6 +89,19 @@ impl InFlight {
     fn complete(&self) -> bool {
         self.done || self.got.iter().all(|&got| got)
     }
+
+    /// Bytes of the messages of its batch still to come, by their listed sizes (headers only:
+    /// none known, so a read pauses after each response).
+    fn wanted_bytes(&self) -> usize {
+        if self.opts.headers_only {
+            return 0;
+        }
+        let bytes: u64 = (self.batch.iter().zip(&self.got))
+            .filter(|(_, got)| !**got)
+            .map(|(listed, _)| listed.size)
+            .sum();
+        usize::try_from(bytes).unwrap_or(usize::MAX)
+    }
 }
 
 /// What a prefetch thread hands back with the connection.
@@ -986,7 +999,7 @@ fn ask(imap: &mut Imap, batch: Vec<Listed>, opts: ReadOptions) -> Result<InFligh
 /// of later batches to them (a server may interleave the answers).
 fn read_rest_of_oldest(imap: &mut Imap, queue: &mut VecDeque<InFlight>) -> Result<()> {
     while queue.front().is_some_and(|f| !f.done) {
-        read_part(imap, queue, 0)?;
+        read_part(imap, queue, 0, PART_BYTES)?;
     }
     Ok(())
 }
@@ -1069,6 +1082,11 @@ fn fetch_ahead(
     }
 }
 
+/// Bytes of answer taken in at a time at most (see [`read_part`]): small enough that a
+/// streaming read hands a batch out soon after its last message came, large enough that
+/// parsing stays cheap.
+const PART_BYTES: usize = 1024 * 1024;
+
 /// The work of a prefetch thread when reads stream (pipelining on, no \Seen marks): hands
 /// back the first batch not handed out yet as soon as all its messages have come, without
 /// waiting for its command's completion, and keeps up to `depth + 1` batches not yet handed
@@ -1128,7 +1146,11 @@ fn stream_ahead(
             queue[first].done = true;
             continue;
         };
-        match read_part(imap, &mut queue, reading) {
+        // A part ends when about half of what the batch still lacks has come (never more
+        // than PART_BYTES): a part waiting for bytes the server will not send before its
+        // completions would wait for them, and those may be held back (see above).
+        let wanted = queue[first].wanted_bytes() / 2;
+        match read_part(imap, &mut queue, reading, wanted) {
             Ok(()) => {}
             // The server refused a batch already handed out (after sending all of it):
             // nothing is missing.
@@ -1164,19 +1186,20 @@ fn hand_out(
     }
 }
 
-/// Reads the next response of the answer of `queue[reading]` (or its end) and routes the
-/// message in it to the batch it belongs to. On a failure the command's answer is over too.
-///
-/// One response at a time: a batch is handed out as soon as its last message came (and a
-/// part never waits for bytes a server sends only after completions it holds back), and the
-/// buffer a message was read into becomes the message (see [`reader::messages_from_part`]).
-fn read_part(imap: &mut Imap, queue: &mut VecDeque<InFlight>, reading: usize) -> Result<()> {
+/// Reads the next part of the answer of `queue[reading]` (or its end) and routes the messages
+/// in it to the batches they belong to. On a failure the command's answer is over too.
+fn read_part(
+    imap: &mut Imap,
+    queue: &mut VecDeque<InFlight>,
+    reading: usize,
+    bytes: usize,
+) -> Result<()> {
     let flight = &queue[reading];
     let opts = flight.opts;
-    match imap.fetch_receive_part(&flight.pending, 1) {
+    match imap.fetch_receive_part(&flight.pending, bytes.clamp(1, PART_BYTES)) {
         Ok((fetches, done)) => {
             queue[reading].done = done;
-            route_part(fetches, &opts, queue);
+            route_part(&fetches, &opts, queue);
             Ok(())
         }
         Err(e) => {
@@ -1189,8 +1212,16 @@ fn read_part(imap: &mut Imap, queue: &mut VecDeque<InFlight>, reading: usize) ->
 /// Puts each message of a part of an answer with the batch it belongs to (not handed out yet),
 /// noting which messages' content has come; anything else (a flag update of another message,
 /// or of one handed out) is dropped.
-fn route_part(fetches: imap::types::Fetches, opts: &ReadOptions, queue: &mut VecDeque<InFlight>) {
-    for (message, has_content) in reader::messages_from_part(fetches, opts) {
+fn route_part(fetches: &imap::types::Fetches, opts: &ReadOptions, queue: &mut VecDeque<InFlight>) {
+    for fetch in fetches.iter() {
+        let Some(message) = reader::message_from_fetch(fetch, opts) else {
+            continue;
+        };
+        let has_content = if opts.headers_only {
+            fetch.header().is_some()
+        } else {
+            fetch.body().is_some()
+        };
         let uid = message.uid();
         for flight in queue.iter_mut().filter(|f| !f.delivered) {
             if let Ok(at) = flight.batch.binary_search_by_key(&uid, |l| l.uid) {

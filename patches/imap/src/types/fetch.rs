@@ -86,19 +86,6 @@ impl Fetches {
     pub fn get(&self, index: usize) -> Option<&Fetch<'_>> {
         self.borrow_fetches().get(index)
     }
-
-    /// The bytes of the responses, as read: what the slices of every [`Fetch`] (such as
-    /// [`Fetch::body`]) point into, unless an item had to be decoded.
-    pub fn buffer(&self) -> &[u8] {
-        self.borrow_data()
-    }
-
-    /// Gives up the parsed responses and returns their bytes (see [`Fetches::buffer`]): a
-    /// client that noted where a body lies in them (its offset in `buffer()`) can keep it
-    /// without copying it.
-    pub fn into_buffer(self) -> Vec<u8> {
-        self.into_heads().data
-    }
 }
 
 /// An IMAP [`FETCH` response](https://tools.ietf.org/html/rfc3501#section-7.4.2) that contains
