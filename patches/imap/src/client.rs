@@ -917,7 +917,7 @@ impl<T: Read + Write> Session<T> {
         };
         // Room for the part up front (it is at least `min_bytes` unless the answer ends first),
         // rather than growing the buffer by doubling, which copies what was read at each step.
-        let mut data = Vec::with_capacity(min_bytes.min(PART_RESERVE_MAX));
+        let mut data = Vec::with_capacity(min_bytes.clamp(PART_RESERVE_MIN, PART_RESERVE_MAX));
         let done = self
             .conn
             .read_response_part_onto(tag, &mut data, Some(min_bytes.max(1)))?;
@@ -2041,6 +2041,10 @@ impl<T: Read + Write> Connection<T> {
     /// (safe `Read` writes only into initialised memory), but takes one copy fewer.
     pub(crate) fn read_literal(&mut self, into: &mut Vec<u8>, len: usize) -> Result<()> {
         let start = into.len();
+        // Room for the literal and the end of its line at once: growing after the literal
+        // (for `)\r\n`, or in `read_to_end`, which grows a full buffer to look for more) would
+        // copy the whole literal and leave up to twice its size allocated.
+        into.reserve(len.saturating_add(LITERAL_TAIL).min(LITERAL_CHUNK));
         if len < READ_BUFFER {
             self.copy_literal_from_buffer(into, len)?;
         } else {
@@ -2085,7 +2089,7 @@ impl<T: Read + Write> Connection<T> {
         let mut remaining = len;
         while remaining > 0 {
             let chunk = remaining.min(LITERAL_CHUNK);
-            into.reserve(chunk);
+            into.reserve(chunk.saturating_add(LITERAL_TAIL));
             let read = (&mut self.stream).take(chunk as u64).read_to_end(into)?;
             if read < chunk {
                 return Err(Error::ConnectionLost);
@@ -2146,6 +2150,10 @@ const INVALID_EXCERPT: usize = 1024;
 
 /// Largest step by which [`Connection::read_literal`] grows its buffer ahead of the data.
 const LITERAL_CHUNK: usize = 64 * 1024 * 1024;
+/// Room [`Connection::read_literal`] keeps after a literal for the rest of its line.
+const LITERAL_TAIL: usize = 256;
+/// Least a part read with [`Session::fetch_receive_part`] reserves: a response's first line.
+const PART_RESERVE_MIN: usize = 512;
 
 /// Read buffer of a connection. Bulk answers (a FETCH of many messages) are mostly literals of
 /// a few KB to a few hundred KB; with std's default 8 KiB, the line after each literal costs a
@@ -2540,6 +2548,29 @@ mod tests {
         }
         let stream = session.conn.stream.get_ref();
         assert!(stream.reads <= 3, "{} reads", stream.reads);
+    }
+
+    #[test]
+    fn a_literal_and_the_end_of_its_line_take_no_more_room_than_they_need() {
+        // Smaller than the read buffer (copied out of it) and larger (read straight in).
+        for len in [10_000, READ_BUFFER + 10_000] {
+            let end_of_line = b" FLAGS (\\Seen))\r\n";
+            let mut rest = vec![b'x'; len];
+            rest.extend_from_slice(end_of_line);
+            let mut client = Client::new(ChunkedStream::new(rest, 4096));
+            let mut v = b"* 1 FETCH (UID 7 BODY[] {n}\r\n".to_vec();
+            let line = v.len();
+            client.read_literal(&mut v, len).unwrap();
+            client.readline(&mut v).unwrap();
+            assert_eq!(v.len(), line + len + end_of_line.len());
+            // Growing after the literal (for the line's end, or read_to_end looking for more in
+            // a full buffer) would double the buffer, copying all of it.
+            assert!(
+                v.capacity() < line + len + 1024,
+                "{len}-byte literal, capacity {}",
+                v.capacity()
+            );
+        }
     }
 
     #[test]
