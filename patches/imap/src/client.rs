@@ -2043,8 +2043,11 @@ impl<T: Read + Write> Connection<T> {
         let start = into.len();
         // Room for the literal and the end of its line at once: growing after the literal
         // (for `)\r\n`, or in `read_to_end`, which grows a full buffer to look for more) would
-        // copy the whole literal and leave up to twice its size allocated.
-        into.reserve(len.saturating_add(LITERAL_TAIL).min(LITERAL_CHUNK));
+        // copy the whole literal and leave up to twice its size allocated. A literal larger
+        // than a step gets its room step by step (see `read_literal_straight`).
+        if let Some(room) = len.checked_add(LITERAL_TAIL).filter(|&r| r <= LITERAL_CHUNK) {
+            into.reserve(room);
+        }
         if len < READ_BUFFER {
             self.copy_literal_from_buffer(into, len)?;
         } else {
@@ -2089,7 +2092,12 @@ impl<T: Read + Write> Connection<T> {
         let mut remaining = len;
         while remaining > 0 {
             let chunk = remaining.min(LITERAL_CHUNK);
-            into.reserve(chunk.saturating_add(LITERAL_TAIL));
+            // The last step also has room for the end of the line (see `read_literal`).
+            into.reserve(if chunk == remaining {
+                chunk.saturating_add(LITERAL_TAIL)
+            } else {
+                chunk
+            });
             let read = (&mut self.stream).take(chunk as u64).read_to_end(into)?;
             if read < chunk {
                 return Err(Error::ConnectionLost);
@@ -2504,7 +2512,7 @@ mod tests {
         ));
         assert_eq!(v, b"only a few bytes");
         assert!(
-            v.capacity() <= 2 * LITERAL_CHUNK,
+            v.capacity() <= LITERAL_CHUNK + LITERAL_TAIL,
             "capacity {}",
             v.capacity()
         );
