@@ -2041,13 +2041,10 @@ impl<T: Read + Write> Connection<T> {
     /// (safe `Read` writes only into initialised memory), but takes one copy fewer.
     pub(crate) fn read_literal(&mut self, into: &mut Vec<u8>, len: usize) -> Result<()> {
         let start = into.len();
-        // Room for the literal and the end of its line at once: growing after the literal
-        // (for `)\r\n`, or in `read_to_end`, which grows a full buffer to look for more) would
-        // copy the whole literal and leave up to twice its size allocated. A literal larger
-        // than a step gets its room step by step (see `read_literal_straight`).
-        if let Some(room) = len.checked_add(LITERAL_TAIL).filter(|&r| r <= LITERAL_CHUNK) {
-            into.reserve(room);
-        }
+        // Both ways reserve room for the literal and the end of its line ([`LITERAL_TAIL`]) at
+        // once: growing after the literal (for `)\r\n`, or in `read_to_end`, which grows a full
+        // buffer to look for more) would copy the whole literal and leave up to twice its size
+        // allocated.
         if len < READ_BUFFER {
             self.copy_literal_from_buffer(into, len)?;
         } else {
@@ -2067,7 +2064,7 @@ impl<T: Read + Write> Connection<T> {
 
     /// [`Connection::read_literal`] of a literal smaller than the read buffer: copied out of it.
     fn copy_literal_from_buffer(&mut self, into: &mut Vec<u8>, len: usize) -> Result<()> {
-        into.reserve(len);
+        into.reserve(len + LITERAL_TAIL);
         let mut remaining = len;
         while remaining > 0 {
             let available = match self.stream.fill_buf() {
@@ -2092,7 +2089,8 @@ impl<T: Read + Write> Connection<T> {
         let mut remaining = len;
         while remaining > 0 {
             let chunk = remaining.min(LITERAL_CHUNK);
-            // The last step also has room for the end of the line (see `read_literal`).
+            // The last step also has room for the end of the line (see `read_literal`); the
+            // others only for themselves, so a huge announcement is never allocated ahead.
             into.reserve(if chunk == remaining {
                 chunk.saturating_add(LITERAL_TAIL)
             } else {
