@@ -149,6 +149,30 @@ fn reads_200_messages_in_uid_order(k: Kind) {
     close(s);
 }
 
+/// A folder large enough (600 messages) that a read asks for its first batches while the
+/// rest of the listing is still coming: whatever the server sends in between (its answers
+/// interleaved or not, completions held back or not), every message comes once, in order.
+fn reads_a_folder_listed_while_it_is_read(k: Kind) {
+    let d = servers::server(k);
+    let n = 600;
+    let user = user_with(d, n, |i| i % 5 == 0);
+    let s = open(d, &user);
+    let got = read_all(s, EMAIL_READ_ALL);
+    assert_eq!(subjects(&got), numbered(1..=n));
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m.source, generated(i + 1), "bytes of message {}", i + 1);
+    }
+    let unread = read_all(s, EMAIL_READ_UNREAD | EMAIL_READ_HEADERS);
+    let want: Vec<String> = numbered(1..=n)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| (i + 1) % 5 != 0)
+        .map(|(_, subject)| subject)
+        .collect();
+    assert_eq!(subjects(&unread), want);
+    close(s);
+}
+
 fn unread_only_and_headers_only(k: Kind) {
     let d = servers::server(k);
     let user = user_with(d, 30, |i| i % 2 == 0);
@@ -685,6 +709,7 @@ macro_rules! matrix {
 matrix!(
     security_modes,
     reads_200_messages_in_uid_order,
+    reads_a_folder_listed_while_it_is_read,
     unread_only_and_headers_only,
     peek_vs_mark_seen,
     get_all_and_iteration,

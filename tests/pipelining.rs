@@ -383,7 +383,14 @@ fn reads_do_not_wait_for_completions_a_server_holds_back() {
 fn a_host_that_reads_one_message_does_not_have_megabytes_asked_for_it() {
     // 300 messages of 200 KB on a link slow enough (25 ms to log in and select) for the
     // deepest pipeline: what is asked for starts small and grows with what was fetched.
-    let all = big_mails(300, 200_000);
+    // 300 messages: the batches are asked for after the listing; 600: while it is read.
+    for count in [300, 600] {
+        only_the_first_budget_is_asked_for(count);
+    }
+}
+
+fn only_the_first_budget_is_asked_for(count: u32) {
+    let all = big_mails(count, 200_000);
     let asked = Arc::new(Mutex::new(Vec::<u32>::new()));
     let log = Arc::clone(&asked);
     let server = Server::start(false, move |c: &mut Conn| {
@@ -412,7 +419,11 @@ fn a_host_that_reads_one_message_does_not_have_megabytes_asked_for_it() {
     // At most about the first budget (4 MB) and the batch that crosses it: 8 MB, 40 messages
     // (without the budget: 9 batches, 148 messages, 30 MB).
     assert!(!asked.is_empty());
-    assert!(asked.len() <= 40, "{} messages asked for", asked.len());
+    assert!(
+        asked.len() <= 40,
+        "{count}: {} messages asked for",
+        asked.len()
+    );
 }
 
 #[test]
@@ -434,6 +445,91 @@ fn what_is_asked_ahead_stays_within_what_the_guard_lets_through() {
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     assert_eq!(got, numbered(10));
     assert_eq!(email_close_session(s), EMAIL_OK);
+}
+
+/// The first `lines` lines of a listing answer (all of them when it has fewer) and the rest.
+fn split_lines(answer: &[u8], lines: usize) -> (Vec<u8>, Vec<u8>) {
+    let cut = (answer.iter().enumerate())
+        .filter(|(_, b)| **b == b'\n')
+        .nth(lines.saturating_sub(1))
+        .map_or(answer.len(), |(i, _)| i + 1);
+    (answer[..cut].to_vec(), answer[cut..].to_vec())
+}
+
+/// True for the listing command: `UID FETCH 1:*` of UIDs and sizes (no message data).
+fn is_listing(cmd: &str) -> bool {
+    cmd.to_ascii_uppercase().starts_with("UID FETCH 1:* (UID ") && !is_body_fetch(cmd)
+}
+
+#[test]
+fn the_first_batches_are_asked_for_while_the_listing_is_still_coming() {
+    // 3,000 messages. The server sends the first 300 lines of the listing, then waits (at
+    // most 3 s) for a body fetch before it sends the rest: a client that waits for the whole
+    // listing before asking for anything makes it wait in vain. The answers then come the way
+    // Dovecot sends them: the rest of the listing, the first batches' messages, and only then
+    // every completion. No command uses sequence numbers (after a UID command, none may
+    // until it completed: RFC 9051 5.5).
+    let all = mails(3000);
+    let early = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let by_sequence = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (log, seq_log) = (Arc::clone(&early), Arc::clone(&by_sequence));
+    let server = Server::start(false, move |c: &mut Conn| {
+        let mailbox = all.clone();
+        let mut first = true;
+        greet_and_serve(c, &all, |c, tag, cmd, _| {
+            let upper = cmd.to_ascii_uppercase();
+            if upper.starts_with("FETCH ") || upper.starts_with("STORE ") {
+                seq_log.lock().unwrap().push(cmd.to_string());
+            }
+            if !first || !is_listing(cmd) {
+                return Hook::Default;
+            }
+            first = false;
+            assert!(!upper.contains("FLAGS"), "{cmd}");
+            let (head, tail) = split_lines(&listing_by_sequence("FETCH 1:*", &mailbox), 300);
+            if !c.send(&head) {
+                return Hook::Stop;
+            }
+            let mut queued = vec![(tag.to_string(), cmd.to_string())];
+            c.set_read_timeout(Some(3000));
+            while let Some(next) = c.command() {
+                if is_body_fetch(&next.1) {
+                    let set = next.1.split(' ').nth(2).unwrap_or("").to_string();
+                    log.lock().unwrap().extend(server::uid_set(&set));
+                }
+                queued.push(next);
+                c.set_read_timeout(Some(100));
+            }
+            c.set_read_timeout(Some(10_000));
+            let mut out = tail;
+            for (_, cmd) in queued.iter().skip(1) {
+                out.extend(server::fetch_lines(cmd, &mailbox, false));
+            }
+            for (tag, _) in &queued {
+                out.extend(format!("{tag} OK FETCH done\r\n").into_bytes());
+            }
+            c.send_big(&out);
+            Hook::Handled
+        });
+    });
+    let s = start_plain(server.port, "");
+    let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
+    assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
+    assert_eq!(got, numbered(3000));
+    assert_eq!(email_close_session(s), EMAIL_OK);
+    let early = early.lock().unwrap();
+    // Asked for from the first part of the listing: the first messages, in order.
+    assert!(
+        !early.is_empty(),
+        "no body fetch came before the listing was complete"
+    );
+    assert!(
+        early.iter().copied().eq(1..=early.len() as u32),
+        "{early:?}"
+    );
+    assert!(early.len() <= 300, "{} messages asked for", early.len());
+    let by_sequence = by_sequence.lock().unwrap();
+    assert!(by_sequence.is_empty(), "{by_sequence:?}");
 }
 
 /// The listing answer lines for sequence numbers `a:b` (or `a:*`) of `mailbox`.
@@ -462,10 +558,11 @@ fn listing_by_sequence(cmd: &str, mailbox: &[Mail]) -> Vec<u8> {
 }
 
 #[test]
-fn an_expunge_during_a_chunked_listing_skips_no_message() {
-    // 2,500 messages: listed in two chunks by sequence number. The server (against RFC 3501
-    // 7.4.1) expunges message 1 while answering the first chunk, which shifts the numbers of
-    // the second: the client notices and lists again in one answer.
+fn an_expunge_during_the_listing_skips_no_message() {
+    // 2,500 messages. While answering the listing (a UID FETCH, during which RFC 9051 allows
+    // EXPUNGE), the server reports message 1 gone halfway through: every other message is
+    // read, once, in order (the listing and the batches go by UID, which an expunge does not
+    // shift).
     let all = mails(2500);
     let server = Server::start(false, move |c: &mut Conn| {
         let mut mailbox = all.clone();
@@ -474,15 +571,22 @@ fn an_expunge_during_a_chunked_listing_skips_no_message() {
         greet_and_serve(c, &greeting_mails, |c, tag, cmd, _| {
             let upper = cmd.to_ascii_uppercase();
             let mut out;
-            if upper.starts_with("FETCH ") {
-                out = listing_by_sequence(cmd, &mailbox);
+            if is_listing(cmd) {
+                let (head, tail) = split_lines(&listing_by_sequence("FETCH 1:*", &mailbox), 1200);
+                out = head;
                 if !expunged {
                     expunged = true;
                     mailbox.remove(0);
                     out.extend_from_slice(b"* 1 EXPUNGE\r\n");
                 }
-            } else if upper.starts_with("UID FETCH 1:* (UID FLAGS RFC822.SIZE)") {
-                out = listing_by_sequence("FETCH 1:*", &mailbox);
+                // The sequence numbers of the lines after the expunge are one less.
+                let tail = String::from_utf8(tail).unwrap();
+                for line in tail.lines() {
+                    let rest = line.strip_prefix("* ").unwrap();
+                    let (seq, rest) = rest.split_once(' ').unwrap();
+                    let seq: u32 = seq.parse().unwrap();
+                    out.extend(format!("* {} {rest}\r\n", seq - 1).into_bytes());
+                }
             } else if is_body_fetch(cmd) {
                 out = server::fetch_lines(cmd, &mailbox, upper.contains("BODY.PEEK[HEADER]"));
             } else {
@@ -494,23 +598,26 @@ fn an_expunge_during_a_chunked_listing_skips_no_message() {
         });
     });
     let s = start_plain(server.port, "");
-    let (rc, got) = read_subjects(s, EMAIL_READ_HEADERS);
-    assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     let want: Vec<String> = (2..=2500).map(|i| format!("Message {i}")).collect();
-    assert_eq!(got.len(), want.len());
-    assert_eq!(got, want);
+    for flags in [EMAIL_READ_HEADERS, EMAIL_READ_ALL] {
+        let (rc, got) = read_subjects(s, flags);
+        assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
+        assert_eq!(got.len(), want.len());
+        assert_eq!(got, want);
+    }
     assert_eq!(email_close_session(s), EMAIL_OK);
 }
 
 #[test]
-fn chunked_listing_keeps_several_chunks_asked_and_a_refused_one_leaves_the_session_usable() {
-    // 9,000 messages: five listing chunks. The server's SELECT answer is slow, so the client
-    // measures a slow link and keeps several chunks asked for ahead. The first time, the
-    // server refuses the second chunk: the read fails with the server's words, and the next
-    // read (on the same connection) lists and reads everything.
+fn a_listing_refused_halfway_leaves_the_session_usable() {
+    // 9,000 messages. The server's SELECT answer is slow, so the client measures a slow link
+    // and asks several batches ahead. The first time, the server refuses the listing after
+    // 1,000 lines, when the client has already asked for its first batches: the read fails
+    // with the server's words, the batches' answers are read, and the next read (on the same
+    // connection) lists and reads everything.
     let all = mails(9000);
-    let most = Arc::new(Mutex::new(0usize));
-    let seen_most = Arc::clone(&most);
+    let asked = Arc::new(Mutex::new(0usize));
+    let log = Arc::clone(&asked);
     let server = Server::start(false, move |c: &mut Conn| {
         let mailbox = all.clone();
         let mut refused = false;
@@ -520,36 +627,25 @@ fn chunked_listing_keeps_several_chunks_asked_and_a_refused_one_leaves_the_sessi
                 std::thread::sleep(std::time::Duration::from_millis(25));
                 return Hook::Default;
             }
-            if !upper.starts_with("FETCH ") {
+            if refused || !is_listing(cmd) {
                 return Hook::Default;
             }
-            // Count the listing commands already waiting behind this one.
-            let mut queued = vec![(tag.to_string(), cmd.to_string())];
-            c.set_read_timeout(Some(100));
+            refused = true;
+            let (head, _) = split_lines(&listing_by_sequence("FETCH 1:*", &mailbox), 1000);
+            if !c.send(&head) {
+                return Hook::Stop;
+            }
+            let mut queued = Vec::new();
+            c.set_read_timeout(Some(300));
             while let Some(next) = c.command() {
-                let listing = next.1.to_ascii_uppercase().starts_with("FETCH ");
                 queued.push(next);
-                if !listing {
-                    break;
-                }
             }
             c.set_read_timeout(Some(10_000));
-            {
-                let mut m = seen_most.lock().unwrap();
-                *m = (*m).max(queued.len());
-            }
-            let mut out = Vec::new();
+            *log.lock().unwrap() = queued.len();
+            let mut out = format!("{tag} NO [SERVERBUG] Internal error\r\n").into_bytes();
             for (tag, cmd) in &queued {
-                let upper = cmd.to_ascii_uppercase();
-                if upper.starts_with("FETCH 2001:") && !refused {
-                    refused = true;
-                    out.extend(format!("{tag} NO [SERVERBUG] Internal error\r\n").into_bytes());
-                } else if upper.starts_with("FETCH ") {
-                    out.extend(listing_by_sequence(cmd, &mailbox));
-                    out.extend(format!("{tag} OK FETCH done\r\n").into_bytes());
-                } else {
-                    out.extend(format!("{tag} BAD not expected here\r\n").into_bytes());
-                }
+                out.extend(server::fetch_lines(cmd, &mailbox, true));
+                out.extend(format!("{tag} OK FETCH done\r\n").into_bytes());
             }
             c.send_big(&out);
             Hook::Handled
@@ -566,10 +662,10 @@ fn chunked_listing_keeps_several_chunks_asked_and_a_refused_one_leaves_the_sessi
     assert!(got.is_empty());
     let message = text(email_session_error_message(s));
     assert!(message.contains("Internal error"), "{message}");
+    let asked = *asked.lock().unwrap();
+    assert!(asked >= 2, "{asked} batches asked for before the refusal");
     let (rc, got) = read_subjects(s, EMAIL_READ_HEADERS);
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     assert_eq!(got, numbered(9000));
     assert_eq!(email_close_session(s), EMAIL_OK);
-    let most = *most.lock().unwrap();
-    assert!(most >= 3, "at most {most} listing commands outstanding");
 }

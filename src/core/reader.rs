@@ -75,6 +75,20 @@ impl ReadIter {
         }
     }
 
+    /// Adds messages listed after the iteration started (the rest of a listing read while the
+    /// first batches were asked for): ascending UIDs, all above those listed already (the
+    /// others are dropped).
+    pub fn extend_listed(&mut self, more: Vec<Listed>) {
+        let last = self.listed.last().map(|l| l.uid);
+        self.listed
+            .extend(more.into_iter().filter(|l| last.is_none_or(|u| l.uid > u)));
+    }
+
+    /// The UID of the last message listed.
+    pub fn last_listed(&self) -> Option<u32> {
+        self.listed.last().map(|l| l.uid)
+    }
+
     /// The next message already fetched, if any.
     pub fn pop_ready(&mut self) -> Option<Message> {
         let m = self.ready.pop_front();
@@ -240,8 +254,16 @@ pub fn fetch_query(opts: &ReadOptions) -> &'static str {
 /// The STORE that marks messages read.
 pub const MARK_SEEN_ITEMS: &str = "+FLAGS.SILENT (\\Seen)";
 
-/// The FETCH items for listing a folder.
-pub const LIST_QUERY: &str = "(UID FLAGS RFC822.SIZE)";
+/// The FETCH items for listing a folder with these options: the flags only when they choose
+/// (unread only); a listing of every message needs UIDs and sizes, and flags would be a tenth
+/// more for the server to send and for the client to parse.
+pub fn list_query(opts: &ReadOptions) -> &'static str {
+    if opts.unread_only {
+        "(UID FLAGS RFC822.SIZE)"
+    } else {
+        "(UID RFC822.SIZE)"
+    }
+}
 
 /// Compresses ascending UIDs into an IMAP sequence set ("1:5,7,9:12").
 pub fn uid_set(uids: impl IntoIterator<Item = u32>) -> String {
@@ -306,7 +328,7 @@ pub fn flag_bits(list: &[Flag<'_>]) -> (u32, Vec<String>) {
     (bits, keywords)
 }
 
-/// A listing entry from a `UID FETCH ... (UID FLAGS RFC822.SIZE)` answer.
+/// A listing entry from an answer to [`list_query`].
 pub fn listed_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Listed> {
     let uid = f.uid?;
     if opts.unread_only && flag_bits(f.flags()).0 & flags::SEEN != 0 {
@@ -316,6 +338,16 @@ pub fn listed_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Listed> {
         uid,
         size: u64::from(f.size.unwrap_or(0)),
     })
+}
+
+/// True when a FETCH response carries what [`fetch_query`] asks for with these options (the
+/// message, or its header), not just flags or a size.
+pub fn has_content(f: &Fetch<'_>, opts: &ReadOptions) -> bool {
+    if opts.headers_only {
+        f.header().is_some()
+    } else {
+        f.body().is_some()
+    }
 }
 
 /// A message from a FETCH answer to [`fetch_query`].

@@ -15,6 +15,7 @@ use super::options::{check_text, Security, SessionOptions};
 use super::reader::{self, Listed, ReadIter, ReadOptions};
 use super::trace::{TraceCallback, Tracer};
 
+mod listing;
 pub mod mailbox;
 mod search;
 #[doc(hidden)]
@@ -375,9 +376,7 @@ impl Session {
     /// Starts a read iteration over the selected folder in ascending UID order and returns its
     /// first message (None when there is none).
     pub fn read_first(&mut self, opts: ReadOptions) -> Result<Option<Message>> {
-        self.end_iteration();
-        let listed = self.list(&opts)?;
-        self.iter = Some(ReadIter::new(opts, listed));
+        self.start_iteration(opts)?;
         self.read_next()
     }
 
@@ -549,9 +548,9 @@ impl Session {
     }
 
     fn collect_all(&mut self, opts: ReadOptions) -> Result<Vec<Message>> {
-        let listed = self.list(&opts)?;
-        let mut out = Vec::with_capacity(listed.len());
-        self.iter = Some(ReadIter::new(opts, listed));
+        self.start_iteration(opts)?;
+        let total = self.iter.as_ref().map_or(0, ReadIter::total);
+        let mut out = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
         while let Some(m) = self.read_next()? {
             out.push(m);
         }
@@ -773,43 +772,6 @@ impl Session {
         self.run_core(|imap| fetch_messages(imap, &set, opts), "UID FETCH")
     }
 
-    /// Lists the UIDs (and sizes) of the selected folder, ascending, filtered by the options.
-    fn list(&mut self, opts: &ReadOptions) -> Result<Vec<Listed>> {
-        let opts = *opts;
-        let exists = self.exists;
-        let expunges = self.expunges_seen;
-        // Chunks asked for ahead: at least one, more on a slow link (as for batches).
-        let ahead = if self.opts.pipelining {
-            self.depth.clamp(1, MAX_LIST_AHEAD)
-        } else {
-            0
-        };
-        let mut result = self.run(
-            |imap| list_folder(imap, exists, ahead, &opts),
-            "listing (FETCH)",
-        );
-        if exists > LIST_CHUNK && self.expunges_seen != expunges && result.is_ok() {
-            // A server that reports an EXPUNGE while answering FETCH (RFC 3501 7.4.1 forbids
-            // it) shifts the sequence numbers between chunks: list again in one answer, so
-            // that no message is skipped.
-            result = self.run(
-                |imap| list_folder(imap, 0, 0, &opts),
-                "listing (UID FETCH 1:*)",
-            );
-        }
-        let mut listed = match result {
-            Ok(l) => l,
-            // Some servers answer BAD/NO to "1:*" on an empty folder.
-            Err(Error::Server(_)) if self.exists == 0 => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        // A UID listed twice (an unsolicited flag update next to the real answer) keeps the
-        // entry with the size.
-        listed.sort_by_key(|l| (l.uid, std::cmp::Reverse(l.size)));
-        listed.dedup_by_key(|l| l.uid);
-        Ok(listed)
-    }
-
     /// Runs one exchange with the server through the imap crate, mapping its error.
     pub(crate) fn run<T: Send>(
         &mut self,
@@ -897,73 +859,6 @@ fn messages_of(fetches: &imap::types::Fetches, opts: &ReadOptions) -> Vec<Messag
         .iter()
         .filter_map(|f| reader::message_from_fetch(f, opts))
         .collect()
-}
-
-/// Messages listed per FETCH command. imap-proto holds about 2 KB per parsed FETCH response
-/// (its attribute type is large), so listing 100,000 messages in one answer would cost 200 MB;
-/// in chunks, the listing costs a few MB at any folder size.
-pub(crate) const LIST_CHUNK: u32 = 2000;
-
-/// UID, flags and size of every message of the selected folder (`exists` messages as last
-/// reported; 0 forces one answer). Up to [`LIST_CHUNK`] messages: one `UID FETCH 1:*`. More:
-/// FETCH by sequence ranges, `ahead` of them asked for beyond the one being read (pipelining);
-/// sequence numbers cannot shift during a run of FETCH commands (a server may not send EXPUNGE
-/// while answering FETCH, RFC 3501 7.4.1), and the last range is open (`n:*`) for messages
-/// that arrived since. The answers not read yet wait in the socket, not in memory.
-fn list_folder(
-    imap: &mut Imap,
-    exists: u32,
-    ahead: usize,
-    opts: &ReadOptions,
-) -> imap::Result<Vec<Listed>> {
-    let keep = |fetches: imap::types::Fetches, out: &mut Vec<Listed>| {
-        out.extend(
-            fetches
-                .iter()
-                .filter_map(|f| reader::listed_from_fetch(f, opts)),
-        );
-    };
-    let mut out = Vec::new();
-    if exists <= LIST_CHUNK {
-        keep(imap.uid_fetch("1:*", reader::LIST_QUERY)?, &mut out);
-        return Ok(out);
-    }
-    out.reserve(exists as usize);
-    let mut ranges = (1..=exists).step_by(LIST_CHUNK as usize).map(|first| {
-        let last = first.saturating_add(LIST_CHUNK - 1);
-        if last >= exists {
-            format!("{first}:*")
-        } else {
-            format!("{first}:{last}")
-        }
-    });
-    let mut pending = VecDeque::new();
-    loop {
-        while pending.len() <= ahead {
-            match ranges.next() {
-                Some(range) => pending.push_back(imap.fetch_send(range, reader::LIST_QUERY)?),
-                None => break,
-            }
-        }
-        let Some(oldest) = pending.pop_front() else {
-            return Ok(out);
-        };
-        match imap.fetch_receive(oldest) {
-            Ok(fetches) => keep(fetches, &mut out),
-            Err(e @ (imap::Error::No(_) | imap::Error::Bad(_))) => {
-                // The server refused a chunk: read the answers still due, so that the
-                // connection stays in step for the next command.
-                for later in pending {
-                    match imap.fetch_receive(later) {
-                        Ok(_) | Err(imap::Error::No(_) | imap::Error::Bad(_)) => {}
-                        Err(other) => return Err(other),
-                    }
-                }
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// True when a batch in flight has not been handed to the iteration yet (the others wait only
@@ -1105,15 +1000,9 @@ fn stream_ahead(
     budget: u64,
 ) -> Fetched {
     let mut later = None;
-    let room = |queue: &VecDeque<InFlight>| {
-        let waiting = || queue.iter().filter(|f| !f.delivered);
-        let bytes: u64 = waiting().flat_map(|f| &f.batch).map(|l| l.size).sum();
-        let count = waiting().count();
-        count == 0 || (count <= depth && bytes < budget)
-    };
     let mut ask_more =
         |imap: &mut Imap, queue: &mut VecDeque<InFlight>, later: &mut Option<Error>| {
-            while later.is_none() && room(queue) {
+            while later.is_none() && has_room(queue, depth, budget) {
                 let Some((batch, opts)) = to_ask.pop_front() else {
                     break;
                 };
@@ -1159,6 +1048,15 @@ fn stream_ahead(
         }
         ask_more(imap, &mut queue, &mut later);
     }
+}
+
+/// True when a streaming read may ask for one more batch: none is waiting to be handed out, or
+/// at most `depth` are, holding less than `budget` listed bytes.
+fn has_room(queue: &VecDeque<InFlight>, depth: usize, budget: u64) -> bool {
+    let waiting = || queue.iter().filter(|f| !f.delivered);
+    let bytes: u64 = waiting().flat_map(|f| &f.batch).map(|l| l.size).sum();
+    let count = waiting().count();
+    count == 0 || (count <= depth && bytes < budget)
 }
 
 /// What a streaming prefetch thread hands back: the batch `queue[first]` with its messages, or
@@ -1214,23 +1112,28 @@ fn read_part(
 /// or of one handed out) is dropped.
 fn route_part(fetches: &imap::types::Fetches, opts: &ReadOptions, queue: &mut VecDeque<InFlight>) {
     for fetch in fetches.iter() {
-        let Some(message) = reader::message_from_fetch(fetch, opts) else {
-            continue;
-        };
-        let has_content = if opts.headers_only {
-            fetch.header().is_some()
-        } else {
-            fetch.body().is_some()
-        };
-        let uid = message.uid();
-        for flight in queue.iter_mut().filter(|f| !f.delivered) {
-            if let Ok(at) = flight.batch.binary_search_by_key(&uid, |l| l.uid) {
-                flight.got[at] |= has_content;
-                flight.early.push(message);
-                break;
-            }
-        }
+        route_fetch(fetch, opts, queue);
     }
+}
+
+/// [`route_part`] for one FETCH response.
+fn route_fetch(fetch: &imap::types::Fetch<'_>, opts: &ReadOptions, queue: &mut VecDeque<InFlight>) {
+    let Some(uid) = fetch.uid else {
+        return;
+    };
+    let Some(flight) = (queue.iter_mut())
+        .filter(|f| !f.delivered)
+        .find(|f| f.batch.binary_search_by_key(&uid, |l| l.uid).is_ok())
+    else {
+        return;
+    };
+    let Some(message) = reader::message_from_fetch(fetch, opts) else {
+        return;
+    };
+    if let Ok(at) = flight.batch.binary_search_by_key(&uid, |l| l.uid) {
+        flight.got[at] |= reader::has_content(fetch, opts);
+    }
+    flight.early.push(message);
 }
 
 /// Batches a read keeps asked for ahead, for a measured round trip: one on a LAN or loopback,
@@ -1242,10 +1145,6 @@ fn pipeline_depth(round_trip: std::time::Duration) -> usize {
     let ms = round_trip.as_millis() as usize;
     (1 + ms / 2).min(8)
 }
-
-/// Listing chunks asked for ahead: as batches, but at most four, since a server that holds
-/// back completions (Dovecot) makes the first chunk's answer hold all those asked.
-const MAX_LIST_AHEAD: usize = 4;
 
 fn not_found_if_missing(e: Error) -> Error {
     match e {

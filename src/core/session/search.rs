@@ -51,12 +51,13 @@ impl Session {
             let set = reader::uid_set(chunk.iter().copied());
             let mut part = self.run(
                 |imap| {
-                    imap.uid_fetch(&set, reader::LIST_QUERY).map(|fetches| {
-                        fetches
-                            .iter()
-                            .filter_map(|f| reader::listed_from_fetch(f, &opts))
-                            .collect::<Vec<_>>()
-                    })
+                    imap.uid_fetch(&set, reader::list_query(&opts))
+                        .map(|fetches| {
+                            fetches
+                                .iter()
+                                .filter_map(|f| reader::listed_from_fetch(f, &opts))
+                                .collect::<Vec<_>>()
+                        })
                 },
                 "UID FETCH",
             )?;
