@@ -915,9 +915,7 @@ impl<T: Read + Write> Session<T> {
         let Some(tag) = pending.tag else {
             return Ok((Fetches::parse(vec![], &mut self.unsolicited_responses)?, true));
         };
-        // Room for the part up front (it is at least `min_bytes` unless the answer ends first),
-        // rather than growing the buffer by doubling, which copies what was read at each step.
-        let mut data = Vec::with_capacity(min_bytes.clamp(PART_RESERVE_MIN, PART_RESERVE_MAX));
+        let mut data = part_buffer(min_bytes);
         let done = self
             .conn
             .read_response_part_onto(tag, &mut data, Some(min_bytes.max(1)))?;
@@ -2169,8 +2167,19 @@ const PART_RESERVE_MIN: usize = 512;
 /// 20 ms, 0.11 -> 0.08 s on loopback). Literals larger than this are still read straight into
 /// their buffer.
 const READ_BUFFER: usize = 256 * 1024;
-/// Most a part read with [`Session::fetch_receive_part`] reserves up front.
+/// Most a part read with [`Session::fetch_receive_part`] reserves up front for `min_bytes`.
 const PART_RESERVE_MAX: usize = 16 * 1024 * 1024;
+
+/// The buffer of a part read with [`Session::fetch_receive_part`]: room for the part up front
+/// rather than growing by doubling, which copies what was read at each step. A part ends after
+/// the response that takes it past `min_bytes`, so it has room for that response too: a
+/// literal of up to [`READ_BUFFER`] bytes (larger ones are rarer, and are read straight into
+/// the buffer after growing it once). Without that room, almost every part grew, and the copy
+/// of all of it cost a second copy of the messages (about 4% of the CPU of a bulk read).
+fn part_buffer(min_bytes: usize) -> Vec<u8> {
+    let part = min_bytes.clamp(PART_RESERVE_MIN, PART_RESERVE_MAX);
+    Vec::with_capacity(part + READ_BUFFER)
+}
 /// Write buffer of a connection: commands are short.
 const WRITE_BUFFER: usize = 8 * 1024;
 
@@ -2554,6 +2563,40 @@ mod tests {
         }
         let stream = session.conn.stream.get_ref();
         assert!(stream.reads <= 3, "{} reads", stream.reads);
+    }
+
+    #[test]
+    fn a_part_holds_the_response_that_ends_it_without_growing() {
+        // Parts of at least 150,000 bytes, of responses with 100,000-byte literals: each part
+        // ends with a response that takes it past 150,000 bytes, which must fit in the room
+        // reserved up front (a buffer that grows copies everything read into it so far).
+        let mut answer = Vec::new();
+        for i in 1..=6u32 {
+            let body = vec![b'x'; 100_000];
+            answer.extend(format!("* {i} FETCH (UID {i} BODY[] {{{}}}\r\n", body.len()).bytes());
+            answer.extend_from_slice(&body);
+            answer.extend_from_slice(b" FLAGS (\\Seen))\r\n");
+        }
+        answer.extend_from_slice(b"a1 OK done\r\n");
+        let mut client = Client::new(ChunkedStream::new(answer, 4096));
+        client.tag = 1;
+        let mut parts = 0;
+        loop {
+            let mut data = part_buffer(150_000);
+            let (start, room) = (data.as_ptr(), data.capacity());
+            let done = client
+                .read_response_part_onto(1, &mut data, Some(150_000))
+                .unwrap();
+            assert!(data.len() <= room, "part {parts}: {} bytes in {room}", data.len());
+            assert_eq!(data.as_ptr(), start, "part {parts} moved");
+            parts += 1;
+            if done.is_some() {
+                break;
+            }
+            assert!(data.len() >= 150_000);
+        }
+        // Two responses each, then the completion alone.
+        assert_eq!(parts, 4);
     }
 
     #[test]
