@@ -2432,6 +2432,19 @@ mod tests {
         r
     }
 
+    /// An answer of `count` FETCH responses (UIDs 1..) whose bodies are `len` bytes of 'x',
+    /// each response ending with `end` after its literal, and the completion of `a1`.
+    fn answer_of_bodies(count: u32, len: usize, end: &[u8]) -> Vec<u8> {
+        let mut answer = Vec::new();
+        for i in 1..=count {
+            answer.extend(format!("* {i} FETCH (UID {i} BODY[] {{{len}}}\r\n").bytes());
+            answer.extend(std::iter::repeat_n(b'x', len));
+            answer.extend_from_slice(end);
+        }
+        answer.extend_from_slice(b"a1 OK done\r\n");
+        answer
+    }
+
     /// Message text whose lines look like IMAP syntax: literal announcements, tagged
     /// completions, untagged FETCHes; and which itself ends with a literal announcement.
     fn tricky_body() -> Vec<u8> {
@@ -2547,14 +2560,7 @@ mod tests {
     fn many_small_messages_are_taken_in_a_few_reads() {
         // 100 messages of 2 KB in one answer, all of it available at once: read through the
         // 256 KiB buffer, that is one or two reads of the socket, not two or more per message.
-        let mut answer = Vec::new();
-        for i in 1..=100u32 {
-            let body = vec![b'x'; 2000];
-            answer.extend(format!("* {i} FETCH (UID {i} BODY[] {{{}}}\r\n", body.len()).bytes());
-            answer.extend_from_slice(&body);
-            answer.extend_from_slice(b")\r\n");
-        }
-        answer.extend_from_slice(b"a1 OK done\r\n");
+        let answer = answer_of_bodies(100, 2000, b")\r\n");
         let mut session = mock_session!(ChunkedStream::new(answer, usize::MAX));
         {
             let fetches = session.uid_fetch("1:100", "BODY[]").unwrap();
@@ -2570,14 +2576,7 @@ mod tests {
         // Parts of at least 150,000 bytes, of responses with 100,000-byte literals: each part
         // ends with a response that takes it past 150,000 bytes, which must fit in the room
         // reserved up front (a buffer that grows copies everything read into it so far).
-        let mut answer = Vec::new();
-        for i in 1..=6u32 {
-            let body = vec![b'x'; 100_000];
-            answer.extend(format!("* {i} FETCH (UID {i} BODY[] {{{}}}\r\n", body.len()).bytes());
-            answer.extend_from_slice(&body);
-            answer.extend_from_slice(b" FLAGS (\\Seen))\r\n");
-        }
-        answer.extend_from_slice(b"a1 OK done\r\n");
+        let answer = answer_of_bodies(6, 100_000, b" FLAGS (\\Seen))\r\n");
         let mut client = Client::new(ChunkedStream::new(answer, 4096));
         client.tag = 1;
         let mut parts = 0;
