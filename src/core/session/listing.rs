@@ -16,12 +16,12 @@ use crate::core::reader::{self, Listed, ReadIter, ReadOptions};
 /// dozen messages within the first ask budget) before the rest of the listing is read.
 const FIRST_LISTED: usize = 256;
 
-/// Bytes of listing taken in before looking for [`FIRST_LISTED`] messages: a listing line is
-/// 40 to 60 bytes.
+/// Bytes of listing taken in first, when the first batches are to be asked for early: about
+/// [`FIRST_LISTED`] messages (a listing line is 40 to 60 bytes).
 const FIRST_LISTING_BYTES: usize = 12 * 1024;
 
-/// Bytes of answer taken in at a time once the first batches are asked for (their messages
-/// may come in the same parts, when a server interleaves answers): the listing is never in
+/// Bytes of answer taken in at a time after the first part (messages of the first batches may
+/// come in the same parts, when a server interleaves answers): the listing is never in
 /// memory whole (100,000 messages are about 5 MB of answer, and imap-proto's parsed form of
 /// a FETCH response is several times its size).
 const LISTING_PART_BYTES: usize = 256 * 1024;
@@ -99,12 +99,12 @@ fn list_and_ask(
     let mut rest = Vec::new();
     let mut started: Option<(ReadIter, VecDeque<InFlight>)> = None;
     let mut refused = None;
+    let mut part = if early.is_some() {
+        FIRST_LISTING_BYTES
+    } else {
+        LISTING_PART_BYTES
+    };
     loop {
-        let part = if started.is_some() {
-            LISTING_PART_BYTES
-        } else {
-            FIRST_LISTING_BYTES
-        };
         let (fetches, done) = match imap.fetch_receive_part(&listing, part) {
             Ok(got) => got,
             Err(e @ (imap::Error::No(_) | imap::Error::Bad(_))) => {
@@ -113,6 +113,9 @@ fn list_and_ask(
             }
             Err(e) => return Err(Error::from_imap(e)),
         };
+        // A small first part only (when reading unread messages, FIRST_LISTED of them may take
+        // much of the listing).
+        part = LISTING_PART_BYTES;
         match started.as_mut() {
             None => first.extend(
                 fetches

@@ -154,8 +154,6 @@ pub struct Session {
     /// New connections a read iteration may still make before it fails for good; restored
     /// whenever a message is handed out.
     reconnects_left: u32,
-    /// EXPUNGE responses received so far.
-    expunges_seen: u64,
 }
 
 /// Connections in a row a read iteration tries after losing one (with `reconnect=1`).
@@ -287,7 +285,6 @@ impl Session {
             uid_validity: None,
             read_only: false,
             reconnects_left: RECONNECTS,
-            expunges_seen: 0,
             opts,
         };
         // A server that offers ID only after login (RFC 2971 allows both) hears it then.
@@ -818,7 +815,6 @@ impl Session {
                     imap::types::UnsolicitedResponse::Exists(n) => self.exists = n,
                     imap::types::UnsolicitedResponse::Expunge(_) => {
                         self.exists = self.exists.saturating_sub(1);
-                        self.expunges_seen += 1;
                     }
                     _ => {}
                 }
