@@ -340,13 +340,13 @@ pub fn listed_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Listed> {
     })
 }
 
-/// True when a FETCH response carries what [`fetch_query`] asks for with these options (the
-/// message, or its header), not just flags or a size.
-pub fn has_content(f: &Fetch<'_>, opts: &ReadOptions) -> bool {
+/// What a FETCH response carries of what [`fetch_query`] asks for with these options (the
+/// message, or its header); None for a response with just flags or a size.
+pub fn content<'a>(f: &'a Fetch<'_>, opts: &ReadOptions) -> Option<&'a [u8]> {
     if opts.headers_only {
-        f.header().is_some()
+        f.header()
     } else {
-        f.body().is_some()
+        f.body()
     }
 }
 
@@ -358,12 +358,7 @@ pub fn message_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Message> 
         // Marked on the server when handed out (see ReadIter::take_marks).
         bits |= flags::SEEN;
     }
-    let raw = if opts.headers_only {
-        f.header()
-    } else {
-        f.body()
-    };
-    let raw = raw.map(<[u8]>::to_vec).unwrap_or_default();
+    let raw = content(f, opts).map(<[u8]>::to_vec).unwrap_or_default();
     let size = f.size.map(u64::from).unwrap_or(raw.len() as u64);
     Some(Message::new(
         uid,

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::{ask, guard, has_room, route_fetch, Imap, InFlight, Session};
+use super::{ask, has_room, route_fetch, Imap, InFlight, Session};
 use crate::core::error::{Error, Result};
 use crate::core::reader::{self, Listed, ReadIter, ReadOptions};
 
@@ -32,11 +32,10 @@ impl Session {
     /// the rest of the listing comes.
     pub(super) fn start_iteration(&mut self, opts: ReadOptions) -> Result<()> {
         self.end_iteration();
-        let early = (self.opts.pipelining && !opts.mark_seen).then(|| {
-            // As a streaming read asks (see start_streaming).
-            let guard = guard::Limits::for_max_message(self.opts.max_message_bytes);
-            (self.depth, guard.max_response / 2)
-        });
+        // As a streaming read asks (see start_streaming).
+        let early = self
+            .reads_stream(&opts)
+            .then(|| (self.depth, self.streaming_guard_limit()));
         let started = self.run_core(
             move |imap| list_and_ask(imap, opts, early),
             "listing (UID FETCH)",
@@ -128,7 +127,7 @@ fn list_and_ask(
                     let listed = reader::listed_from_fetch(fetch, &opts)
                         .filter(|l| last.is_none_or(|u| l.uid > u));
                     match listed {
-                        Some(l) if !reader::has_content(fetch, &opts) => rest.push(l),
+                        Some(l) if reader::content(fetch, &opts).is_none() => rest.push(l),
                         _ => route_fetch(fetch, &opts, in_flight),
                     }
                 }

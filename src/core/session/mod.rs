@@ -604,16 +604,19 @@ impl Session {
         if self.prefetch.is_some() || self.broken.is_some() {
             return;
         }
-        let Some(iter) = self.iter.as_mut() else {
+        let Some(iter) = self.iter.as_ref() else {
             return;
         };
         if !has_batches_to_read(&self.in_flight) && !iter.wants_prefetch() {
             return;
         }
-        if self.opts.pipelining && !iter.opts.mark_seen {
+        if self.reads_stream(&iter.opts) {
             self.start_streaming();
             return;
         }
+        let Some(iter) = self.iter.as_mut() else {
+            return;
+        };
         let Some(mut imap) = self.imap.take() else {
             return;
         };
@@ -648,6 +651,7 @@ impl Session {
     /// the batches asked for and up to `depth + 1` more to ask for as answers come (those it
     /// does not ask for go back to the iteration).
     fn start_streaming(&mut self) {
+        let guard_limit = self.streaming_guard_limit();
         let Some(iter) = self.iter.as_mut() else {
             return;
         };
@@ -656,11 +660,7 @@ impl Session {
         };
         let queue = std::mem::take(&mut self.in_flight);
         let depth = self.depth;
-        // Within half of what the stream guard lets through between two commands sent: the
-        // answers asked for last are read after the last command (size mismatches and the
-        // batch that crosses the budget have the other half).
-        let guard_limit = guard::Limits::for_max_message(self.opts.max_message_bytes).max_response;
-        let budget = iter.ask_budget().min(guard_limit / 2);
+        let budget = iter.ask_budget().min(guard_limit);
         let mut to_ask = VecDeque::new();
         while to_ask.len() <= depth && iter.wants_prefetch() {
             to_ask.push_back((iter.take_batch(), iter.opts));
@@ -674,6 +674,19 @@ impl Session {
                 (imap, fetched)
             });
         self.spawned(spawned);
+    }
+
+    /// True when reads with these options stream (see [`stream_ahead`]): pipelining on, no
+    /// \Seen marks to send between batches.
+    fn reads_stream(&self, opts: &ReadOptions) -> bool {
+        self.opts.pipelining && !opts.mark_seen
+    }
+
+    /// Most a streaming read keeps asked for, whatever its budget: half of what the stream guard
+    /// lets through between two commands sent. The answers asked for last are read after the
+    /// last command (size mismatches and the batch that crosses the budget have the other half).
+    fn streaming_guard_limit(&self) -> u64 {
+        guard::Limits::for_max_message(self.opts.max_message_bytes).max_response / 2
     }
 
     /// Keeps the thread started to read ahead, or records why there is none.
@@ -1117,18 +1130,16 @@ fn route_fetch(fetch: &imap::types::Fetch<'_>, opts: &ReadOptions, queue: &mut V
     let Some(uid) = fetch.uid else {
         return;
     };
-    let Some(flight) = (queue.iter_mut())
+    let found = (queue.iter_mut())
         .filter(|f| !f.delivered)
-        .find(|f| f.batch.binary_search_by_key(&uid, |l| l.uid).is_ok())
-    else {
+        .find_map(|f| Some((f.batch.binary_search_by_key(&uid, |l| l.uid).ok()?, f)));
+    let Some((at, flight)) = found else {
         return;
     };
     let Some(message) = reader::message_from_fetch(fetch, opts) else {
         return;
     };
-    if let Ok(at) = flight.batch.binary_search_by_key(&uid, |l| l.uid) {
-        flight.got[at] |= reader::has_content(fetch, opts);
-    }
+    flight.got[at] |= reader::content(fetch, opts).is_some();
     flight.early.push(message);
 }
 
