@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use mailparse::{MailHeader, MailHeaderMap, ParsedMail};
 
+use super::pool::ReturnTo;
+
 /// Flag bits of a message (the C API uses the same values).
 pub mod flags {
     pub const SEEN: u32 = 1;
@@ -99,6 +101,14 @@ pub struct Message {
     /// and decoding every Received and DKIM line would cost them as much as the rest.
     fields: OnceLock<Vec<(String, String)>>,
     body: OnceLock<BodyInfo>,
+    /// Where `raw` goes when the message is freed (see [`crate::core::pool`]).
+    return_to: ReturnTo,
+}
+
+impl Drop for Message {
+    fn drop(&mut self) {
+        self.return_to.give_back(std::mem::take(&mut self.raw));
+    }
 }
 
 impl Message {
@@ -123,7 +133,14 @@ impl Message {
             header: OnceLock::new(),
             fields: OnceLock::new(),
             body: OnceLock::new(),
+            return_to: ReturnTo::default(),
         }
+    }
+
+    /// The message, giving its bytes' buffer back to that pool when freed.
+    pub fn returning_buffer_to(mut self, to: ReturnTo) -> Message {
+        self.return_to = to;
+        self
     }
 
     /// Builds a message from raw RFC 5322 bytes alone (no server data).

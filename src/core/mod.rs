@@ -7,6 +7,7 @@ pub mod guard;
 pub mod message;
 pub mod mutf7;
 pub mod options;
+pub mod pool;
 pub mod reader;
 pub mod search;
 pub mod session;

@@ -2,10 +2,12 @@
 //! FETCH answers into [`Message`]s.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use imap::types::{Fetch, Flag};
 
 use super::message::{flags, Message};
+use super::pool::{BufferPool, ReturnTo};
 
 /// What to read and how.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,6 +35,14 @@ pub const BATCH_BYTES: u64 = 4 * 1024 * 1024;
 pub struct Listed {
     pub uid: u32,
     pub size: u64,
+}
+
+/// Listing entries in ascending UID order, each UID once: a UID listed twice (an unsolicited
+/// flag update, which has no size, next to the real answer) keeps the entry with the size.
+pub fn in_uid_order(mut listed: Vec<Listed>) -> Vec<Listed> {
+    listed.sort_by_key(|l| (l.uid, std::cmp::Reverse(l.size)));
+    listed.dedup_by_key(|l| l.uid);
+    listed
 }
 
 /// State of one read iteration (read_first / read_next, or get_all).
@@ -350,24 +360,27 @@ pub fn content<'a>(f: &'a Fetch<'_>, opts: &ReadOptions) -> Option<&'a [u8]> {
     }
 }
 
-/// A message from a FETCH answer to [`fetch_query`].
-pub fn message_from_fetch(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Message> {
+/// A message from a FETCH answer to [`fetch_query`], its bytes copied into a buffer of `pool`
+/// (to which it gives the buffer back when freed).
+pub fn message_from_fetch(
+    f: &Fetch<'_>,
+    opts: &ReadOptions,
+    pool: &Arc<BufferPool>,
+) -> Option<Message> {
     let uid = f.uid?;
     let (mut bits, keywords) = flag_bits(f.flags());
     if opts.mark_seen {
         // Marked on the server when handed out (see ReadIter::take_marks).
         bits |= flags::SEEN;
     }
-    let raw = content(f, opts).map(<[u8]>::to_vec).unwrap_or_default();
+    let raw = content(f, opts)
+        .map(|bytes| pool.copy_of(bytes))
+        .unwrap_or_default();
     let size = f.size.map(u64::from).unwrap_or(raw.len() as u64);
-    Some(Message::new(
-        uid,
-        bits,
-        keywords,
-        size,
-        raw,
-        opts.headers_only,
-    ))
+    Some(
+        Message::new(uid, bits, keywords, size, raw, opts.headers_only)
+            .returning_buffer_to(ReturnTo::pool(pool)),
+    )
 }
 
 #[cfg(test)]
@@ -477,6 +490,23 @@ mod tests {
         assert_eq!(taken, 100, "every message taken once");
         it.give_back(&[]);
         assert!(it.take_batch().is_empty());
+    }
+
+    #[test]
+    fn a_uid_listed_twice_keeps_the_entry_with_the_size() {
+        let flag_update = |uid| Listed { uid, size: 0 };
+        let answer = |uid| Listed {
+            uid,
+            size: 100 + u64::from(uid),
+        };
+        let listed = vec![
+            answer(9),
+            flag_update(3),
+            answer(3),
+            answer(5),
+            flag_update(9),
+        ];
+        assert_eq!(in_uid_order(listed), vec![answer(3), answer(5), answer(9)]);
     }
 
     #[test]

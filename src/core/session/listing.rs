@@ -7,10 +7,12 @@
 //! first batch after it. Asked for early, the first batches travel while the listing is read.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::{ask, has_room, route_fetch, Imap, InFlight, Session};
 use crate::core::error::{Error, Result};
-use crate::core::reader::{self, Listed, ReadIter, ReadOptions};
+use crate::core::pool::BufferPool;
+use crate::core::reader::{self, in_uid_order, ReadIter, ReadOptions};
 
 /// Listed messages enough to ask for the first batches (whose growing sizes add up to a few
 /// dozen messages within the first ask budget) before the rest of the listing is read.
@@ -36,12 +38,14 @@ impl Session {
         let early = self
             .reads_stream(&opts)
             .then(|| (self.depth, self.streaming_guard_limit()));
+        let pool = Arc::clone(&self.pool);
         let started = self.run_core(
-            move |imap| list_and_ask(imap, opts, early),
+            move |imap| list_and_ask(imap, opts, early, &pool),
             "listing (UID FETCH)",
         )?;
         self.in_flight = started.in_flight;
         self.iter = Some(started.iter);
+        self.pool.keep();
         match started.refused {
             None => Ok(()),
             // Some servers answer BAD/NO to "1:*" on an empty folder.
@@ -56,14 +60,6 @@ impl Session {
             }
         }
     }
-}
-
-/// Ascending UIDs, each once: a UID listed twice (an unsolicited flag update next to the real
-/// answer) keeps the entry with the size.
-fn in_uid_order(mut listed: Vec<Listed>) -> Vec<Listed> {
-    listed.sort_by_key(|l| (l.uid, std::cmp::Reverse(l.size)));
-    listed.dedup_by_key(|l| l.uid);
-    listed
 }
 
 /// What [`list_and_ask`] leaves: the iteration over the whole listing, the batches asked for,
@@ -89,6 +85,7 @@ fn list_and_ask(
     imap: &mut Imap,
     opts: ReadOptions,
     early: Option<(usize, u64)>,
+    pool: &Arc<BufferPool>,
 ) -> Result<Started> {
     let listing = imap
         .uid_fetch_send("1:*", reader::list_query(&opts))
@@ -143,7 +140,7 @@ fn list_and_ask(
             let mut in_flight = VecDeque::new();
             let budget = iter.ask_budget().min(budget);
             while iter.wants_prefetch() && has_room(&in_flight, depth, budget) {
-                in_flight.push_back(ask(imap, iter.take_batch(), opts)?);
+                in_flight.push_back(ask(imap, iter.take_batch(), opts, pool)?);
             }
             started = Some((iter, in_flight));
         }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
@@ -12,6 +13,7 @@ use super::guard;
 use super::message::Message;
 use super::mutf7;
 use super::options::{check_text, Security, SessionOptions};
+use super::pool::BufferPool;
 use super::reader::{self, Listed, ReadIter, ReadOptions};
 use super::trace::{TraceCallback, Tracer};
 
@@ -82,6 +84,8 @@ struct InFlight {
     delivered: bool,
     /// Its completion was read: nothing more of its answer is to be read.
     done: bool,
+    /// Where its messages' buffers come from (see [`crate::core::pool`]).
+    pool: Arc<BufferPool>,
 }
 
 impl InFlight {
@@ -154,6 +158,8 @@ pub struct Session {
     /// New connections a read iteration may still make before it fails for good; restored
     /// whenever a message is handed out.
     reconnects_left: u32,
+    /// Buffers for the messages read, shared with them (see [`crate::core::pool`]).
+    pool: Arc<BufferPool>,
 }
 
 /// Connections in a row a read iteration tries after losing one (with `reconnect=1`).
@@ -285,6 +291,7 @@ impl Session {
             uid_validity: None,
             read_only: false,
             reconnects_left: RECONNECTS,
+            pool: BufferPool::new(),
             opts,
         };
         // A server that offers ID only after login (RFC 2971 allows both) hears it then.
@@ -403,7 +410,7 @@ impl Session {
                 if self.resume_on_new_connection(&e) {
                     continue;
                 }
-                self.iter = None;
+                self.drop_iteration();
                 return Err(e);
             }
             if self.prefetch.is_some() {
@@ -421,7 +428,7 @@ impl Session {
             }
             if iter.is_done() {
                 let result = self.flush_marks();
-                self.iter = None;
+                self.drop_iteration();
                 return result.map(|_| None);
             }
             self.start_prefetch();
@@ -444,7 +451,7 @@ impl Session {
                     if self.resume_on_new_connection(&e) {
                         continue;
                     }
-                    self.iter = None;
+                    self.drop_iteration();
                     return Err(e);
                 }
             }
@@ -532,7 +539,9 @@ impl Session {
         }
         let opts = ReadOptions::default();
         let set = m.uid().to_string();
-        let mut fetched = self.run_core(|imap| fetch_messages(imap, &set, opts), "UID FETCH")?;
+        let pool = Arc::clone(&self.pool);
+        let mut fetched =
+            self.run_core(|imap| fetch_messages(imap, &set, opts, &pool), "UID FETCH")?;
         let mut full = fetched.pop().ok_or_else(|| {
             Error::NotFound(format!(
                 "message UID {} no longer exists in {:?}",
@@ -574,7 +583,13 @@ impl Session {
     fn end_iteration(&mut self) {
         self.settle();
         let _ = self.flush_marks();
+        self.drop_iteration();
+    }
+
+    /// Forgets the read iteration; the buffers kept for its messages are freed.
+    fn drop_iteration(&mut self) {
         self.iter = None;
+        self.pool.release();
     }
 
     /// Sends the pending \Seen marks of the iteration now.
@@ -636,12 +651,13 @@ impl Session {
             next.push((iter.take_batch(), iter.opts));
         }
         let marks = iter.take_marks();
+        let pool = Arc::clone(&self.pool);
         let spawned = std::thread::Builder::new()
             .name("imapmail-prefetch".into())
             .stack_size(PREFETCH_STACK)
             .spawn(move || {
                 guard::mark_parser_stack();
-                let fetched = fetch_ahead(&mut imap, current, queue, next, &marks);
+                let fetched = fetch_ahead(&mut imap, &pool, current, queue, next, &marks);
                 (imap, fetched)
             });
         self.spawned(spawned);
@@ -665,12 +681,13 @@ impl Session {
         while to_ask.len() <= depth && iter.wants_prefetch() {
             to_ask.push_back((iter.take_batch(), iter.opts));
         }
+        let pool = Arc::clone(&self.pool);
         let spawned = std::thread::Builder::new()
             .name("imapmail-prefetch".into())
             .stack_size(PREFETCH_STACK)
             .spawn(move || {
                 guard::mark_parser_stack();
-                let fetched = stream_ahead(&mut imap, queue, to_ask, depth, budget);
+                let fetched = stream_ahead(&mut imap, &pool, queue, to_ask, depth, budget);
                 (imap, fetched)
             });
         self.spawned(spawned);
@@ -779,7 +796,8 @@ impl Session {
 
     fn fetch_batch(&mut self, batch: &[Listed], opts: ReadOptions) -> Result<Vec<Message>> {
         let set = reader::uid_set(batch.iter().map(|l| l.uid));
-        self.run_core(|imap| fetch_messages(imap, &set, opts), "UID FETCH")
+        let pool = Arc::clone(&self.pool);
+        self.run_core(|imap| fetch_messages(imap, &set, opts, &pool), "UID FETCH")
     }
 
     /// Runs one exchange with the server through the imap crate, mapping its error.
@@ -856,17 +874,26 @@ fn mark_seen(imap: &mut Imap, uids: &[u32]) -> Result<()> {
 }
 
 /// Fetches the messages of a UID set with the read options.
-fn fetch_messages(imap: &mut Imap, set: &str, opts: ReadOptions) -> Result<Vec<Message>> {
+fn fetch_messages(
+    imap: &mut Imap,
+    set: &str,
+    opts: ReadOptions,
+    pool: &Arc<BufferPool>,
+) -> Result<Vec<Message>> {
     imap.uid_fetch(set, reader::fetch_query(&opts))
-        .map(|fetches| messages_of(&fetches, &opts))
+        .map(|fetches| messages_of(&fetches, &opts, pool))
         .map_err(Error::from_imap)
 }
 
 /// The messages of a FETCH answer.
-fn messages_of(fetches: &imap::types::Fetches, opts: &ReadOptions) -> Vec<Message> {
+fn messages_of(
+    fetches: &imap::types::Fetches,
+    opts: &ReadOptions,
+    pool: &Arc<BufferPool>,
+) -> Vec<Message> {
     fetches
         .iter()
-        .filter_map(|f| reader::message_from_fetch(f, opts))
+        .filter_map(|f| reader::message_from_fetch(f, opts, pool))
         .collect()
 }
 
@@ -883,7 +910,12 @@ enum Ahead {
 }
 
 /// Sends the UID FETCH of a batch without reading the answer.
-fn ask(imap: &mut Imap, batch: Vec<Listed>, opts: ReadOptions) -> Result<InFlight> {
+fn ask(
+    imap: &mut Imap,
+    batch: Vec<Listed>,
+    opts: ReadOptions,
+    pool: &Arc<BufferPool>,
+) -> Result<InFlight> {
     let set = reader::uid_set(batch.iter().map(|l| l.uid));
     let pending = imap
         .uid_fetch_send(&set, reader::fetch_query(&opts))
@@ -896,6 +928,7 @@ fn ask(imap: &mut Imap, batch: Vec<Listed>, opts: ReadOptions) -> Result<InFligh
         early: Vec::new(),
         delivered: false,
         done: false,
+        pool: Arc::clone(pool),
     })
 }
 
@@ -914,6 +947,7 @@ fn read_rest_of_oldest(imap: &mut Imap, queue: &mut VecDeque<InFlight>) -> Resul
 /// (the caller then keeps `queue` empty), and `next` is asked for after them.
 fn fetch_ahead(
     imap: &mut Imap,
+    pool: &Arc<BufferPool>,
     current: Ahead,
     mut queue: VecDeque<InFlight>,
     next: Vec<(Vec<Listed>, ReadOptions)>,
@@ -925,7 +959,7 @@ fn fetch_ahead(
         Ahead::ToAsk(batch, opts) => {
             let asked = mark_seen(imap, marks)
                 .map_err(|e| e.context("UID STORE \\Seen"))
-                .and_then(|()| ask(imap, batch.clone(), opts));
+                .and_then(|()| ask(imap, batch.clone(), opts, pool));
             match asked {
                 Ok(flight) => {
                     marks_sent = true;
@@ -948,7 +982,7 @@ fn fetch_ahead(
     let mut ask_next =
         |imap: &mut Imap, queue: &mut VecDeque<InFlight>, later: &mut Option<Error>| {
             for (batch, opts) in next.by_ref() {
-                match ask(imap, batch, opts) {
+                match ask(imap, batch, opts, pool) {
                     Ok(flight) => queue.push_back(flight),
                     Err(e) => {
                         *later = Some(e.context("UID FETCH"));
@@ -1003,6 +1037,7 @@ const PART_BYTES: usize = 1024 * 1024;
 /// Here the completion of a batch handed out is read later, with the answers after it.
 fn stream_ahead(
     imap: &mut Imap,
+    pool: &Arc<BufferPool>,
     mut queue: VecDeque<InFlight>,
     mut to_ask: VecDeque<(Vec<Listed>, ReadOptions)>,
     depth: usize,
@@ -1015,7 +1050,7 @@ fn stream_ahead(
                 let Some((batch, opts)) = to_ask.pop_front() else {
                     break;
                 };
-                match ask(imap, batch, opts) {
+                match ask(imap, batch, opts, pool) {
                     Ok(flight) => queue.push_back(flight),
                     Err(e) => *later = Some(e.context("UID FETCH")),
                 }
@@ -1136,7 +1171,7 @@ fn route_fetch(fetch: &imap::types::Fetch<'_>, opts: &ReadOptions, queue: &mut V
     let Some((at, flight)) = found else {
         return;
     };
-    let Some(message) = reader::message_from_fetch(fetch, opts) else {
+    let Some(message) = reader::message_from_fetch(fetch, opts, &flight.pool) else {
         return;
     };
     flight.got[at] |= reader::content(fetch, opts).is_some();
@@ -1583,5 +1618,88 @@ mod tests {
         let depth = |ms| pipeline_depth(std::time::Duration::from_millis(ms));
         assert_eq!((depth(0), depth(1), depth(4), depth(10)), (1, 1, 3, 6));
         assert_eq!((depth(14), depth(20), depth(500)), (8, 8, 8));
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::testing::{open_over_stream, ScriptedServer, TAG_PLACEHOLDER};
+    use super::*;
+
+    fn tagged(text: &str) -> Vec<u8> {
+        let mut line = TAG_PLACEHOLDER.to_vec();
+        line.extend_from_slice(text.as_bytes());
+        line
+    }
+
+    /// A folder of three messages of `size` bytes, read by a session over a scripted server.
+    fn session_with_three_messages(size: usize) -> Session {
+        let body = |uid: u32| {
+            let mut m = format!("Subject: {uid}\r\n\r\n").into_bytes();
+            m.resize(size, b'x');
+            m
+        };
+        let mut listing = Vec::new();
+        let mut batch = Vec::new();
+        for uid in 1..=3 {
+            listing.extend(format!("* {uid} FETCH (UID {uid} RFC822.SIZE {size})\r\n").bytes());
+            batch.extend(
+                format!(
+                    "* {uid} FETCH (UID {uid} RFC822.SIZE {size} FLAGS () BODY[] {{{size}}}\r\n"
+                )
+                .bytes(),
+            );
+            batch.extend(body(uid));
+            batch.extend_from_slice(b")\r\n");
+        }
+        listing.extend(tagged(" OK listed\r\n"));
+        batch.extend(tagged(" OK fetched\r\n"));
+        let answers = vec![
+            b"* OK [CAPABILITY IMAP4rev1] ready\r\n".to_vec(),
+            tagged(" OK logged in\r\n"),
+            [
+                &b"* CAPABILITY IMAP4rev1\r\n"[..],
+                &tagged(" OK listed\r\n"),
+            ]
+            .concat(),
+            [
+                &b"* 3 EXISTS\r\n* OK [UIDVALIDITY 1] ok\r\n"[..],
+                &tagged(" OK selected\r\n"),
+            ]
+            .concat(),
+            listing,
+            batch,
+            [&b"* BYE bye\r\n"[..], &tagged(" OK out\r\n")].concat(),
+        ];
+        let opts = SessionOptions::new("scripted.invalid", 143, Security::None);
+        open_over_stream(
+            ScriptedServer::new(answers),
+            opts,
+            &Credentials::new("u", "p"),
+        )
+        .expect("session")
+    }
+
+    #[test]
+    fn a_read_keeps_the_buffers_of_freed_messages_until_it_ends() {
+        let mut s = session_with_three_messages(20_000);
+        let first = s.read_first(ReadOptions::default()).unwrap().unwrap();
+        assert_eq!(first.source().len(), 20_000);
+        drop(first);
+        assert_eq!(
+            s.pool.kept_bytes(),
+            20_000,
+            "the freed message's buffer is kept"
+        );
+        let second = s.read_next().unwrap().unwrap();
+        let third = s.read_next().unwrap().unwrap();
+        assert_eq!((second.uid(), third.uid()), (2, 3));
+        drop(second);
+        assert_eq!(s.pool.kept_bytes(), 40_000);
+        assert!(s.read_next().unwrap().is_none());
+        assert_eq!(s.pool.kept_bytes(), 0, "freed when the read is over");
+        drop(third);
+        assert_eq!(s.pool.kept_bytes(), 0, "not kept after the read");
+        s.close();
     }
 }

@@ -40,6 +40,7 @@ impl Session {
         let uids = self.search(&query)?;
         let listed = self.list_uids(&uids, &opts)?;
         self.iter = Some(ReadIter::new(opts, listed));
+        self.pool.keep();
         self.read_next()
     }
 
@@ -65,9 +66,7 @@ impl Session {
             part.retain(|l| chunk.binary_search(&l.uid).is_ok());
             out.extend(part);
         }
-        out.sort_by_key(|l| l.uid);
-        out.dedup_by_key(|l| l.uid);
-        Ok(out)
+        Ok(reader::in_uid_order(out))
     }
 
     /// The number of messages in the selected folder (after a NOOP for news), or of unread
