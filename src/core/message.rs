@@ -95,7 +95,10 @@ pub struct Message {
     headers_only: bool,
     /// The folder it was read from ("" when not read from a server).
     folder: String,
-    raw: Vec<u8>,
+    /// The buffer holding the message's bytes, at `at` (the buffer the server's response was
+    /// read into, when the message kept it rather than being copied out of it).
+    buffer: Vec<u8>,
+    at: std::ops::Range<usize>,
     header: OnceLock<HeaderInfo>,
     /// Every header field decoded, apart from `header`: most hosts never ask for other fields,
     /// and decoding every Received and DKIM line would cost them as much as the rest.
@@ -107,7 +110,7 @@ pub struct Message {
 
 impl Drop for Message {
     fn drop(&mut self) {
-        self.return_to.give_back(std::mem::take(&mut self.raw));
+        self.return_to.give_back(std::mem::take(&mut self.buffer));
     }
 }
 
@@ -129,12 +132,21 @@ impl Message {
             size,
             headers_only,
             folder: String::new(),
-            raw,
+            at: 0..raw.len(),
+            buffer: raw,
             header: OnceLock::new(),
             fields: OnceLock::new(),
             body: OnceLock::new(),
             return_to: ReturnTo::default(),
         }
+    }
+
+    /// The message with its bytes at `at` in `buffer` (which may hold more: the server's
+    /// response they came in) instead of those given to [`Message::new`].
+    pub fn stored_in(mut self, buffer: Vec<u8>, at: std::ops::Range<usize>) -> Message {
+        self.buffer = buffer;
+        self.at = at;
+        self
     }
 
     /// The message, giving its bytes' buffer back to that pool when freed.
@@ -179,12 +191,12 @@ impl Message {
     }
     /// The bytes as received: the whole message, or the header block when headers only.
     pub fn source(&self) -> &[u8] {
-        &self.raw
+        self.buffer.get(self.at.clone()).unwrap_or_default()
     }
 
     /// Decoded header fields (computed on first use).
     pub fn header(&self) -> &HeaderInfo {
-        self.header.get_or_init(|| decode_header(&self.raw))
+        self.header.get_or_init(|| decode_header(self.source()))
     }
 
     /// Decoded body (computed on first use). Empty for a headers-only message.
@@ -193,7 +205,7 @@ impl Message {
             if self.headers_only {
                 BodyInfo::default()
             } else {
-                decode_body(&self.raw)
+                decode_body(self.source())
             }
         })
     }
@@ -201,7 +213,7 @@ impl Message {
     /// Every header field as (name, RFC 2047-decoded value), in order (computed on first use).
     pub fn header_fields(&self) -> &[(String, String)] {
         self.fields.get_or_init(|| {
-            with_parsed_headers(&self.raw, |headers| {
+            with_parsed_headers(self.source(), |headers| {
                 headers
                     .iter()
                     .map(|h| (h.get_key(), h.get_value()))

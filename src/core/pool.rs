@@ -52,9 +52,16 @@ impl BufferPool {
     /// kept long, as get_all's are, never holds more than that, and only the pool's budget of
     /// such buffers is ever handed out without coming back).
     pub fn copy_of(&self, bytes: &[u8]) -> Vec<u8> {
-        let mut buffer = self.take(bytes.len()).unwrap_or_default();
+        let mut buffer = self.buffer(bytes.len());
         buffer.extend_from_slice(bytes);
         buffer
+    }
+
+    /// An empty buffer for at least `capacity` bytes: a kept one when one fits (at most twice
+    /// as large, as for [`BufferPool::copy_of`]), else a new one.
+    pub fn buffer(&self, capacity: usize) -> Vec<u8> {
+        self.take(capacity)
+            .unwrap_or_else(|| Vec::with_capacity(capacity))
     }
 
     fn take(&self, len: usize) -> Option<Vec<u8>> {

@@ -367,20 +367,39 @@ pub fn message_from_fetch(
     opts: &ReadOptions,
     pool: &Arc<BufferPool>,
 ) -> Option<Message> {
+    let message = message_without_bytes(f, opts)?;
+    let raw = content(f, opts)
+        .map(|bytes| pool.copy_of(bytes))
+        .unwrap_or_default();
+    let at = 0..raw.len();
+    Some(
+        message
+            .stored_in(raw, at)
+            .returning_buffer_to(ReturnTo::pool(pool)),
+    )
+}
+
+/// What [`message_from_fetch`] makes of a FETCH response but the bytes: the message's bytes
+/// are to be stored in it with [`Message::stored_in`].
+pub fn message_without_bytes(f: &Fetch<'_>, opts: &ReadOptions) -> Option<Message> {
     let uid = f.uid?;
     let (mut bits, keywords) = flag_bits(f.flags());
     if opts.mark_seen {
         // Marked on the server when handed out (see ReadIter::take_marks).
         bits |= flags::SEEN;
     }
-    let raw = content(f, opts)
-        .map(|bytes| pool.copy_of(bytes))
-        .unwrap_or_default();
-    let size = f.size.map(u64::from).unwrap_or(raw.len() as u64);
-    Some(
-        Message::new(uid, bits, keywords, size, raw, opts.headers_only)
-            .returning_buffer_to(ReturnTo::pool(pool)),
-    )
+    let size = f
+        .size
+        .map(u64::from)
+        .or_else(|| content(f, opts).map(|c| c.len() as u64));
+    Some(Message::new(
+        uid,
+        bits,
+        keywords,
+        size.unwrap_or(0),
+        Vec::new(),
+        opts.headers_only,
+    ))
 }
 
 #[cfg(test)]

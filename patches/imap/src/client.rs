@@ -912,10 +912,25 @@ impl<T: Read + Write> Session<T> {
         pending: &PendingFetch,
         min_bytes: usize,
     ) -> Result<(Fetches, bool)> {
+        self.fetch_receive_part_into(pending, min_bytes, part_buffer(min_bytes))
+    }
+
+    /// As [`Session::fetch_receive_part`], reading the part into `buffer` (emptied first; it
+    /// grows if the part needs more than its capacity). With a buffer sized for the response
+    /// expected next and `min_bytes` of 1 (a part of one response), a client can keep the
+    /// buffer as that message's storage ([`Fetches::into_buffer`]) instead of copying the
+    /// message out of it, and reuse buffers it got back.
+    pub fn fetch_receive_part_into(
+        &mut self,
+        pending: &PendingFetch,
+        min_bytes: usize,
+        buffer: Vec<u8>,
+    ) -> Result<(Fetches, bool)> {
         let Some(tag) = pending.tag else {
             return Ok((Fetches::parse(vec![], &mut self.unsolicited_responses)?, true));
         };
-        let mut data = part_buffer(min_bytes);
+        let mut data = buffer;
+        data.clear();
         let done = self
             .conn
             .read_response_part_onto(tag, &mut data, Some(min_bytes.max(1)))?;
@@ -4290,6 +4305,43 @@ a1 OK completed\r
         let (part, done) = session.fetch_receive_part(&second, 1 << 20).unwrap();
         assert_eq!((part.len(), done), (0, true));
         drop(third);
+    }
+
+    #[test]
+    fn a_part_read_into_a_given_buffer_keeps_its_bytes_there() {
+        let body = vec![b'm'; 5000];
+        let mut response = b"* 1 FETCH (UID 7 BODY[] {5000}\r\n".to_vec();
+        response.extend_from_slice(&body);
+        response.extend_from_slice(b")\r\n* 2 FETCH (UID 8 BODY[] {5000}\r\n");
+        response.extend_from_slice(&body);
+        response.extend_from_slice(b")\r\na1 OK done\r\n");
+        let mut session = mock_session!(MockStream::new(response));
+        let first = session.uid_fetch_send("7", "BODY.PEEK[]").unwrap();
+        // Room for the response: the part stays in the buffer given, which comes back whole.
+        let mut buffer = Vec::with_capacity(6000);
+        buffer.extend_from_slice(b"old bytes are dropped");
+        let address = buffer.as_ptr();
+        let (part, done) = session.fetch_receive_part_into(&first, 1, buffer).unwrap();
+        assert!(!done);
+        let offset = {
+            let body_read = part.get(0).and_then(|f| f.body()).unwrap();
+            assert_eq!(body_read, &body[..]);
+            assert_eq!(part.buffer().as_ptr(), address);
+            body_read.as_ptr() as usize - address as usize
+        };
+        let buffer = part.into_buffer();
+        assert_eq!(buffer.as_ptr(), address);
+        assert_eq!(&buffer[offset..offset + 5000], &body[..]);
+        assert!(buffer.starts_with(b"* 1 FETCH (UID 7 BODY[] {5000}\r\n"));
+        // Too small a buffer grows: the part is whole all the same.
+        let (part, done) = session
+            .fetch_receive_part_into(&first, 1, Vec::with_capacity(8))
+            .unwrap();
+        assert!(!done);
+        assert_eq!(part.get(0).and_then(|f| f.uid), Some(8));
+        assert_eq!(part.get(0).and_then(|f| f.body()), Some(&body[..]));
+        let (part, done) = session.fetch_receive_part_into(&first, 1, Vec::new()).unwrap();
+        assert_eq!((part.len(), done), (0, true));
     }
 
     #[test]

@@ -86,6 +86,21 @@ impl Fetches {
     pub fn get(&self, index: usize) -> Option<&Fetch<'_>> {
         self.borrow_fetches().get(index)
     }
+
+    /// The bytes the responses were parsed from: data borrowed from a [`Fetch`] lies within
+    /// them (its offset is the distance between the two pointers), and stays at that offset in
+    /// [`Fetches::into_buffer`].
+    pub fn buffer(&self) -> &[u8] {
+        self.borrow_data()
+    }
+
+    /// The buffer the responses were parsed from (see [`Fetches::buffer`]). A client can so
+    /// keep a message's bytes in the buffer they were read into, rather than copying them out,
+    /// or give the buffer to the next
+    /// [`Session::fetch_receive_part_into`](crate::Session::fetch_receive_part_into).
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.into_heads().data
+    }
 }
 
 /// An IMAP [`FETCH` response](https://tools.ietf.org/html/rfc3501#section-7.4.2) that contains
