@@ -149,6 +149,12 @@ impl Message {
         self
     }
 
+    /// Bytes of the buffer that holds the message's bytes.
+    #[cfg(test)]
+    pub(crate) fn storage_capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
     /// The message, giving its bytes' buffer back to that pool when freed.
     pub fn returning_buffer_to(mut self, to: ReturnTo) -> Message {
         self.return_to = to;

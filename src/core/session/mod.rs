@@ -1136,8 +1136,8 @@ fn hand_out(
 /// Whole messages are read one response at a time, each into a buffer from the pool sized for
 /// the message expected next, which the message keeps: its bytes are not copied out of the
 /// answer (a copy of every message was a tenth of a read's CPU). Headers are read `bytes` at a
-/// time (at most [`PART_BYTES`]) and copied out: a buffer each would hold several times their
-/// size.
+/// time (at most [`PART_BYTES`]) into a reused buffer and copied out: a buffer each would hold
+/// several times their size.
 fn read_part(
     imap: &mut Imap,
     queue: &mut VecDeque<InFlight>,
@@ -1148,7 +1148,8 @@ fn read_part(
     let opts = flight.opts;
     let pool = Arc::clone(&flight.pool);
     let received = if opts.headers_only {
-        imap.fetch_receive_part(&flight.pending, bytes.clamp(1, PART_BYTES))
+        let buffer = pool.buffer(HEADER_PART_BYTES);
+        imap.fetch_receive_part_into(&flight.pending, bytes.clamp(1, PART_BYTES), buffer)
     } else {
         let buffer = pool.buffer(next_response_bytes(queue, reading));
         imap.fetch_receive_part_into(&flight.pending, 1, buffer)
@@ -1187,6 +1188,10 @@ fn next_response_bytes(queue: &VecDeque<InFlight>, reading: usize) -> usize {
         .saturating_add(RESPONSE_ITEMS_BYTES)
 }
 
+/// Room of a part of header responses (one at a time when reads stream): most header blocks
+/// fit; the buffer goes back to the pool for the next part (header blocks are copied out).
+const HEADER_PART_BYTES: usize = 16 * 1024;
+
 /// Most room reserved for a message before its bytes come (see [`next_response_bytes`]).
 const RESPONSE_ROOM_MAX: usize = 16 * 1024 * 1024;
 
@@ -1204,7 +1209,10 @@ fn route_part(
     queue: &mut VecDeque<InFlight>,
 ) -> Option<Vec<u8>> {
     let keeper = match fetches.get(0) {
-        Some(fetch) if fetches.len() == 1 => keeper(fetch, fetches.buffer(), opts, queue),
+        // Header blocks are copied out (see read_part).
+        Some(fetch) if fetches.len() == 1 && !opts.headers_only => {
+            keeper(fetch, fetches.buffer(), opts, queue)
+        }
         _ => None,
     };
     if let Some((flight_no, at, message, range)) = keeper {
@@ -1724,8 +1732,9 @@ mod pool_tests {
         line
     }
 
-    /// A folder of three messages of `size` bytes, read by a session over a scripted server.
-    fn session_with_three_messages(size: usize) -> Session {
+    /// A folder of three messages of `size` bytes, read by a session over a scripted server
+    /// (which answers the batch with `section`: `BODY[]`, or `BODY[HEADER]` for headers only).
+    fn session_with_three_messages(size: usize, section: &str) -> Session {
         let body = |uid: u32| {
             let mut m = format!("Subject: {uid}\r\n\r\n").into_bytes();
             m.resize(size, b'x');
@@ -1737,7 +1746,7 @@ mod pool_tests {
             listing.extend(format!("* {uid} FETCH (UID {uid} RFC822.SIZE {size})\r\n").bytes());
             batch.extend(
                 format!(
-                    "* {uid} FETCH (UID {uid} RFC822.SIZE {size} FLAGS () BODY[] {{{size}}}\r\n"
+                    "* {uid} FETCH (UID {uid} RFC822.SIZE {size} FLAGS () {section} {{{size}}}\r\n"
                 )
                 .bytes(),
             );
@@ -1774,7 +1783,7 @@ mod pool_tests {
 
     #[test]
     fn a_read_keeps_the_buffers_of_freed_messages_until_it_ends() {
-        let mut s = session_with_three_messages(20_000);
+        let mut s = session_with_three_messages(20_000, "BODY[]");
         let first = s.read_first(ReadOptions::default()).unwrap().unwrap();
         assert_eq!(first.source().len(), 20_000);
         drop(first);
@@ -1794,6 +1803,26 @@ mod pool_tests {
         assert_eq!(s.pool.kept_bytes(), 0, "freed when the read is over");
         drop(third);
         assert_eq!(s.pool.kept_bytes(), 0, "not kept after the read");
+        s.close();
+    }
+
+    #[test]
+    fn a_whole_message_keeps_the_buffer_it_was_read_into_and_a_header_block_is_copied() {
+        let mut s = session_with_three_messages(20_000, "BODY[]");
+        let whole = s.read_first(ReadOptions::default()).unwrap().unwrap();
+        assert_eq!(whole.source().len(), 20_000);
+        // The response's buffer: room for the FETCH line and the closing parenthesis too.
+        assert!(whole.storage_capacity() > 20_000 + 40);
+        s.close();
+        let mut s = session_with_three_messages(20_000, "BODY[HEADER]");
+        let headers_only = ReadOptions {
+            headers_only: true,
+            ..ReadOptions::default()
+        };
+        let header = s.read_first(headers_only).unwrap().unwrap();
+        assert_eq!(header.source().len(), 20_000);
+        // A copy of its bytes alone: a get_all of header blocks holds what they weigh.
+        assert_eq!(header.storage_capacity(), 20_000);
         s.close();
     }
 }
