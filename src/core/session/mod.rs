@@ -1216,7 +1216,17 @@ fn route_part(
         _ => None,
     };
     if let Some((flight_no, at, message, range)) = keeper {
-        let buffer = fetches.into_buffer();
+        let mut buffer = fetches.into_buffer();
+        if buffer.capacity()
+            > buffer
+                .len()
+                .saturating_mul(2)
+                .saturating_add(RESPONSE_ITEMS_BYTES)
+        {
+            // Reserved for a size the server announced and did not send: a message holds
+            // what it weighs (this copies the little that came).
+            buffer.shrink_to_fit();
+        }
         let flight = &mut queue[flight_no];
         flight.got(at);
         let to = ReturnTo::pool(&flight.pool);
@@ -1735,6 +1745,11 @@ mod pool_tests {
     /// A folder of three messages of `size` bytes, read by a session over a scripted server
     /// (which answers the batch with `section`: `BODY[]`, or `BODY[HEADER]` for headers only).
     fn session_with_three_messages(size: usize, section: &str) -> Session {
+        session_listing_three_messages(size, size, section)
+    }
+
+    /// As [`session_with_three_messages`], with `listed` as the size the listing announces.
+    fn session_listing_three_messages(size: usize, listed: usize, section: &str) -> Session {
         let body = |uid: u32| {
             let mut m = format!("Subject: {uid}\r\n\r\n").into_bytes();
             m.resize(size, b'x');
@@ -1743,7 +1758,7 @@ mod pool_tests {
         let mut listing = Vec::new();
         let mut batch = Vec::new();
         for uid in 1..=3 {
-            listing.extend(format!("* {uid} FETCH (UID {uid} RFC822.SIZE {size})\r\n").bytes());
+            listing.extend(format!("* {uid} FETCH (UID {uid} RFC822.SIZE {listed})\r\n").bytes());
             batch.extend(
                 format!(
                     "* {uid} FETCH (UID {uid} RFC822.SIZE {size} FLAGS () {section} {{{size}}}\r\n"
@@ -1823,6 +1838,16 @@ mod pool_tests {
         assert_eq!(header.source().len(), 20_000);
         // A copy of its bytes alone: a get_all of header blocks holds what they weigh.
         assert_eq!(header.storage_capacity(), 20_000);
+        s.close();
+    }
+
+    #[test]
+    fn a_message_smaller_than_its_listed_size_does_not_hold_the_room_reserved_for_it() {
+        let mut s = session_listing_three_messages(20_000, 10_000_000, "BODY[]");
+        let first = s.read_first(ReadOptions::default()).unwrap().unwrap();
+        assert_eq!(first.source().len(), 20_000);
+        let held = first.storage_capacity();
+        assert!((20_000..40_000).contains(&held), "holds {held} bytes");
         s.close();
     }
 }
