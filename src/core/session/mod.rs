@@ -1148,8 +1148,9 @@ fn read_part(
     let opts = flight.opts;
     let pool = Arc::clone(&flight.pool);
     let received = if opts.headers_only {
-        let buffer = pool.buffer(HEADER_PART_BYTES);
-        imap.fetch_receive_part_into(&flight.pending, bytes.clamp(1, PART_BYTES), buffer)
+        let bytes = bytes.clamp(1, PART_BYTES);
+        let buffer = pool.buffer(bytes.saturating_add(HEADER_PART_BYTES));
+        imap.fetch_receive_part_into(&flight.pending, bytes, buffer)
     } else {
         let buffer = pool.buffer(next_response_bytes(queue, reading));
         imap.fetch_receive_part_into(&flight.pending, 1, buffer)
@@ -1188,15 +1189,16 @@ fn next_response_bytes(queue: &VecDeque<InFlight>, reading: usize) -> usize {
         .saturating_add(RESPONSE_ITEMS_BYTES)
 }
 
-/// Room of a part of header responses (one at a time when reads stream): most header blocks
-/// fit; the buffer goes back to the pool for the next part (header blocks are copied out).
+/// Room of a part of header responses beyond the bytes it pauses after (one response when
+/// reads stream): most header blocks fit; the buffer goes back to the pool for the next part
+/// (header blocks are copied out).
 const HEADER_PART_BYTES: usize = 16 * 1024;
 
 /// Most room reserved for a message before its bytes come (see [`next_response_bytes`]).
 const RESPONSE_ROOM_MAX: usize = 16 * 1024 * 1024;
 
 /// Room a response needs besides the message it carries (`* n FETCH (UID .. RFC822.SIZE ..
-/// FLAGS (..) BODY[] {..}` and the closing parenthesis), for [`InFlight::next_response_bytes`].
+/// FLAGS (..) BODY[] {..}` and the closing parenthesis), for [`next_response_bytes`].
 const RESPONSE_ITEMS_BYTES: usize = 1024;
 
 /// Puts each message of a part of an answer with the batch it belongs to (not handed out yet),
