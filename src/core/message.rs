@@ -104,7 +104,7 @@ pub struct Message {
     /// and decoding every Received and DKIM line would cost them as much as the rest.
     fields: OnceLock<Vec<(String, String)>>,
     body: OnceLock<BodyInfo>,
-    /// Where `raw` goes when the message is freed (see [`crate::core::pool`]).
+    /// Where `buffer` goes when the message is freed (see [`crate::core::pool`]).
     return_to: ReturnTo,
 }
 
@@ -142,10 +142,17 @@ impl Message {
     }
 
     /// The message with its bytes at `at` in `buffer` (which may hold more: the server's
-    /// response they came in) instead of those given to [`Message::new`].
-    pub fn stored_in(mut self, buffer: Vec<u8>, at: std::ops::Range<usize>) -> Message {
+    /// response they came in) instead of those given to [`Message::new`], giving `buffer` back
+    /// to that pool when freed.
+    pub fn stored_in(
+        mut self,
+        buffer: Vec<u8>,
+        at: std::ops::Range<usize>,
+        return_to: ReturnTo,
+    ) -> Message {
         self.buffer = buffer;
         self.at = at;
+        self.return_to = return_to;
         self
     }
 
@@ -153,12 +160,6 @@ impl Message {
     #[cfg(test)]
     pub(crate) fn storage_capacity(&self) -> usize {
         self.buffer.capacity()
-    }
-
-    /// The message, giving its bytes' buffer back to that pool when freed.
-    pub fn returning_buffer_to(mut self, to: ReturnTo) -> Message {
-        self.return_to = to;
-        self
     }
 
     /// Builds a message from raw RFC 5322 bytes alone (no server data).

@@ -1,5 +1,5 @@
 //! Buffers for the bytes of messages read, given back when a message is freed and reused for
-//! the next messages a read copies out of the server's answer.
+//! the next responses a read takes in (or header blocks it copies out of them).
 //!
 //! Why: a streaming read allocates every message on its reading thread and the host frees it
 //! on its own thread, in bursts (a batch at a time). glibc's malloc hands memory freed that way

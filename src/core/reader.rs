@@ -89,7 +89,7 @@ impl ReadIter {
     /// first batches were asked for): ascending UIDs, all above those listed already (the
     /// others are dropped).
     pub fn extend_listed(&mut self, more: Vec<Listed>) {
-        let last = self.listed.last().map(|l| l.uid);
+        let last = self.last_listed();
         self.listed
             .extend(more.into_iter().filter(|l| last.is_none_or(|u| l.uid > u)));
     }
@@ -372,11 +372,7 @@ pub fn message_from_fetch(
         .map(|bytes| pool.copy_of(bytes))
         .unwrap_or_default();
     let at = 0..raw.len();
-    Some(
-        message
-            .stored_in(raw, at)
-            .returning_buffer_to(ReturnTo::pool(pool)),
-    )
+    Some(message.stored_in(raw, at, ReturnTo::pool(pool)))
 }
 
 /// What [`message_from_fetch`] makes of a FETCH response but the bytes: the message's bytes

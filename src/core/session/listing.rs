@@ -44,13 +44,12 @@ impl Session {
             "listing (UID FETCH)",
         )?;
         self.in_flight = started.in_flight;
-        self.iter = Some(started.iter);
-        self.pool.keep();
+        self.begin_iteration(started.iter);
         match started.refused {
             None => Ok(()),
             // Some servers answer BAD/NO to "1:*" on an empty folder.
             Some(_) if self.exists == 0 && self.in_flight.is_empty() => {
-                self.iter = Some(ReadIter::new(opts, Vec::new()));
+                self.begin_iteration(ReadIter::new(opts, Vec::new()));
                 Ok(())
             }
             Some(refused) => {

@@ -92,7 +92,7 @@ struct InFlight {
 
 impl InFlight {
     /// Notes that the content of its message at `at` (in `batch`) came.
-    fn got(&mut self, at: usize) {
+    fn mark_got(&mut self, at: usize) {
         if let Some(got) = self.got.get_mut(at).filter(|got| !**got) {
             *got = true;
             self.missing -= 1;
@@ -589,6 +589,13 @@ impl Session {
         self.drop_iteration();
     }
 
+    /// Makes `iter` the read iteration; the buffers of its messages are kept for reuse until
+    /// it ends (see [`Session::drop_iteration`]).
+    fn begin_iteration(&mut self, iter: ReadIter) {
+        self.iter = Some(iter);
+        self.pool.keep();
+    }
+
     /// Forgets the read iteration; the buffers kept for its messages are freed.
     fn drop_iteration(&mut self) {
         self.iter = None;
@@ -1048,19 +1055,17 @@ fn stream_ahead(
     budget: u64,
 ) -> Fetched {
     let mut later = None;
-    let mut ask_more =
-        |imap: &mut Imap, queue: &mut VecDeque<InFlight>, later: &mut Option<Error>| {
-            while later.is_none() && has_room(queue, depth, budget) {
-                let Some((batch, opts)) = to_ask.pop_front() else {
-                    break;
-                };
-                match ask(imap, batch, opts, pool) {
-                    Ok(flight) => queue.push_back(flight),
-                    Err(e) => *later = Some(e.context("UID FETCH")),
-                }
-            }
+    // Asked for once: no room for more comes while this thread reads (only a batch handed
+    // out makes some).
+    while later.is_none() && has_room(&queue, depth, budget) {
+        let Some((batch, opts)) = to_ask.pop_front() else {
+            break;
         };
-    ask_more(imap, &mut queue, &mut later);
+        match ask(imap, batch, opts, pool) {
+            Ok(flight) => queue.push_back(flight),
+            Err(e) => later = Some(e.context("UID FETCH")),
+        }
+    }
     loop {
         // Batches are handed out in order: the first one not handed out, once complete.
         let Some(first) = queue.iter().position(|f| !f.delivered) else {
@@ -1092,7 +1097,6 @@ fn stream_ahead(
             Err(Error::Server(_)) if queue[reading].delivered => {}
             Err(e) => return hand_out(queue, first, Some(e), later, to_ask),
         }
-        // No room for more comes while this thread reads: only a batch handed out makes some.
     }
 }
 
@@ -1230,11 +1234,9 @@ fn route_part(
             buffer.shrink_to_fit();
         }
         let flight = &mut queue[flight_no];
-        flight.got(at);
+        flight.mark_got(at);
         let to = ReturnTo::pool(&flight.pool);
-        flight
-            .early
-            .push(message.stored_in(buffer, range).returning_buffer_to(to));
+        flight.early.push(message.stored_in(buffer, range, to));
         return None;
     }
     for fetch in fetches.iter() {
@@ -1285,7 +1287,7 @@ fn route_fetch(fetch: &imap::types::Fetch<'_>, opts: &ReadOptions, queue: &mut V
         return;
     };
     if reader::content(fetch, opts).is_some() {
-        flight.got(at);
+        flight.mark_got(at);
     }
     flight.early.push(message);
 }

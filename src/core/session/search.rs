@@ -39,8 +39,7 @@ impl Session {
         }
         let uids = self.search(&query)?;
         let listed = self.list_uids(&uids, &opts)?;
-        self.iter = Some(ReadIter::new(opts, listed));
-        self.pool.keep();
+        self.begin_iteration(ReadIter::new(opts, listed));
         self.read_next()
     }
 
