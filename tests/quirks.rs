@@ -1,5 +1,5 @@
 //! Documented behaviour of real IMAP servers, reproduced by a scripted server
-//! (tests/quirks/server.rs) from the recorded answers in ../shared/imap-transcripts where they
+//! (tests/quirks/server.rs) from the recorded answers in tests/data/imap-transcripts where they
 //! cover the case: each test reads mail through the C API and checks what comes back.
 //!
 //! Quirks that imapmail cannot get through today (because the imap crate or imap-proto reject

@@ -1,4 +1,4 @@
-//! The recorded answers of real servers (../shared/imap-transcripts: Gmail, Exchange, iCloud,
+//! The recorded answers of real servers (tests/data/imap-transcripts: Gmail, Exchange, iCloud,
 //! Yahoo, Yandex, Zoho, Domino, Dovecot, Cyrus, Courier, ...) as a corpus:
 //!
 //! - every response of every file goes through imap-proto's parser (what the imap crate uses):
@@ -10,7 +10,7 @@
 //! - every recorded LIST/LSUB/XLIST answer goes through the imap crate's LIST handling and
 //!   imapmail's modified UTF-7 decoding.
 //!
-//! The folder is found relative to the crate: `$CARGO_MANIFEST_DIR/../shared/imap-transcripts`;
+//! The folder is found relative to the crate: `$CARGO_MANIFEST_DIR/tests/data/imap-transcripts`;
 //! when it is missing the tests fail (they are never skipped).
 
 #[path = "matrix/capi.rs"]

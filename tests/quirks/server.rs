@@ -5,7 +5,7 @@
 //! RFC822.SIZE, BODY[]/BODY.PEEK[] and BODY[HEADER], STORE, NOOP, LOGOUT) the way a plain
 //! server would. A test changes that per command with a hook, which sees the parsed command
 //! and the answer the server would give, and returns what is really sent: recorded answers
-//! from ../shared/imap-transcripts (tag placeholder `A########` replaced, LF made CRLF), extra
+//! from tests/data/imap-transcripts (tag placeholder `A########` replaced, LF made CRLF), extra
 //! untagged lines, a BYE and a closed connection, ...
 #![allow(dead_code)]
 
@@ -510,15 +510,14 @@ fn default_answer(config: &Config, cmd: &Cmd, conn: &Conn) -> Vec<u8> {
     }
 }
 
-/// Where the recorded server answers are: `$CARGO_MANIFEST_DIR/../shared/imap-transcripts`.
+/// Where the recorded server answers are: `$CARGO_MANIFEST_DIR/tests/data/imap-transcripts`.
 /// Panics (the test fails) when the folder is missing: these tests are never skipped.
 pub fn transcripts_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/imap-transcripts");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/imap-transcripts");
     let servers = dir.join("servers");
     assert!(
         servers.is_dir(),
-        "the recorded IMAP transcripts are missing: expected {} (a copy of shared/imap-transcripts \
-         beside the repository)",
+        "the recorded IMAP transcripts are missing: expected {} (they are part of the repository)",
         servers.display()
     );
     dir
