@@ -59,6 +59,9 @@ fn announced(line: &[u8]) -> Option<usize> {
     std::str::from_utf8(&head[open + 1..]).ok()?.parse().ok()
 }
 
+/// Gets the upper-case command and its plain answer (CRLF); returns what is sent.
+type Bend = dyn Fn(&str, Vec<u8>) -> Vec<u8> + Send + Sync;
+
 /// What a scripted server does besides answering plainly.
 #[derive(Clone)]
 struct Script {
@@ -68,8 +71,7 @@ struct Script {
     /// Capabilities after login.
     caps_after: &'static str,
     mails: Vec<Mail>,
-    /// Gets the upper-case command and its plain answer (CRLF); returns what is sent.
-    bend: Arc<dyn Fn(&str, Vec<u8>) -> Vec<u8> + Send + Sync>,
+    bend: Arc<Bend>,
     /// The AUTHENTICATE continuation request.
     continuation: &'static [u8],
     /// When set, the first body fetch is held until the next one arrives (pipelined), and the
@@ -363,7 +365,7 @@ fn a_literal_announcement_and_the_line_after_it_may_end_in_a_bare_lf() {
     let m = email_list_get(list, 0);
     let mut len = 0usize;
     let source = unsafe { email_message_source(m, &mut len) };
-    let bytes = unsafe { std::slice::from_raw_parts(source as *const u8, len) };
+    let bytes = unsafe { std::slice::from_raw_parts(source, len) };
     assert_eq!(bytes, &mail(1, "Message 1").raw[..]);
     email_list_free(list);
     assert_eq!(email_close_session(s), EMAIL_OK);
