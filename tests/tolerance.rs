@@ -77,6 +77,8 @@ struct Script {
     /// When set, the first body fetch is held until the next one arrives (pipelined), and the
     /// two answers are sent together; records whether that happened.
     pipelined: Option<Arc<Mutex<bool>>>,
+    /// Sent after the continuation request of IDLE (which then waits for DONE).
+    idle: &'static [u8],
 }
 
 impl Default for Script {
@@ -89,6 +91,7 @@ impl Default for Script {
             bend: Arc::new(|_, answer| answer),
             continuation: b"+ \r\n",
             pipelined: None,
+            idle: b"",
         }
     }
 }
@@ -125,6 +128,12 @@ fn serve(c: &mut Conn, s: &Script, log: &Mutex<Vec<String>>) {
             logged_in = true;
         }
         logged_in |= upper.starts_with("LOGIN");
+        if upper == "IDLE" {
+            let idling = [&b"+ idling\r\n"[..], s.idle].concat();
+            if !c.send(idling) || c.line().is_none() {
+                return;
+            }
+        }
         let mut out = answer(&tag, &upper, s, logged_in);
         if let (Some(flag), true) = (
             &s.pipelined,
@@ -173,7 +182,8 @@ fn answer(tag: &str, upper: &str, s: &Script, logged_in: bool) -> Vec<u8> {
             let wanted = uid_set(set);
             let mut out = Vec::new();
             for (i, m) in s.mails.iter().enumerate() {
-                let listed = set.ends_with(":*") && wanted.first().is_some_and(|&f| m.uid >= f);
+                let listed = (set.ends_with(":*") && wanted.first().is_some_and(|&f| m.uid >= f))
+                    || (set == "*" && i + 1 == s.mails.len());
                 if !(wanted.contains(&m.uid) || listed) {
                     continue;
                 }
@@ -512,6 +522,27 @@ fn a_command_whose_own_answer_does_not_parse_fails_and_the_session_goes_on() {
             .any(|l| l.starts_with("[skipped: a response that does not parse, \"* 1 FETCH")),
         "{trace:#?}"
     );
+}
+
+#[test]
+fn a_misspelt_response_during_idle_is_skipped() {
+    let server = Script {
+        idle: b"* 2 EXPUNGED\r\n* FOO {3}\r\nabc\r\n* 4 EXISTS\r\n",
+        ..Script::default()
+    }
+    .start(log());
+    let s = start(server.port, "");
+    let mut exists = 0u32;
+    assert_eq!(
+        unsafe { email_idle(s, 10_000, &mut exists) },
+        EMAIL_OK,
+        "{}",
+        error_of(s)
+    );
+    // The EXISTS after the skipped responses was seen (the server still lists 3 messages when
+    // asked afterwards, which is what `exists` then says). The session goes on.
+    assert_eq!(exists, 3);
+    reads_all_and_closes(s, 3);
 }
 
 // ----- what still ends a session -----
