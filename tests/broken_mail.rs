@@ -329,7 +329,7 @@ fn c_accessors_on_broken_mail_served_in_one_folder() {
             "{name}: attachments before loading"
         );
         assert_eq!(
-            unsafe { email_message_load_body(s, m) },
+            email_message_load_body(s, m),
             EMAIL_OK,
             "{name}: {}",
             last_message()
