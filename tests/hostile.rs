@@ -629,7 +629,7 @@ fn bomb_cases() -> Vec<Case> {
                 let mut b = bodystructure_bomb(1, 1, 1000);
                 b.extend(format!("{tag} OK\r\n").into_bytes());
                 c.send(b);
-                c.drain(3000);
+                c.drain(HOLD_MS);
             }),
         )
         .messages(0),
@@ -645,7 +645,7 @@ fn bomb_cases() -> Vec<Case> {
                 b.extend(bodystructure_bomb(9, 9, 1000));
                 b.extend(format!("{tag} OK\r\n").into_bytes());
                 c.send(b);
-                c.drain(3000);
+                c.drain(HOLD_MS);
             }),
         )
         .messages(4),
@@ -660,7 +660,7 @@ fn bomb_cases() -> Vec<Case> {
             b.extend(std::iter::repeat_n(b'(', 100));
             b.extend(format!("\r\n{tag} OK\r\n").into_bytes());
             c.send(b);
-            c.drain(3000);
+            c.drain(HOLD_MS);
         }),
     ));
     v.push(
@@ -732,7 +732,7 @@ fn bomb_cases() -> Vec<Case> {
             &[BIG],
             on_batch(mails(1), 1, |c, _, _, _| {
                 c.send("* 1 FETCH (UID 1 BODY[] {4294967295}\r\nonly a few bytes");
-                c.drain(3000);
+                c.drain(HOLD_MS);
             }),
         )
         .says("literal of 4294967295 bytes"),
@@ -769,7 +769,7 @@ fn bomb_cases() -> Vec<Case> {
             &[BIG],
             on_batch(mails(1), 1, |c, _, _, _| {
                 c.send("* 1 FETCH (UID 1 BODY[] {2000000}\r\nabc");
-                c.drain(3000);
+                c.drain(HOLD_MS);
             }),
         )
         .options("max_message_bytes=1048576")
@@ -845,7 +845,7 @@ fn bomb_cases() -> Vec<Case> {
     );
     v.push(case("{0} literals", Mode::Tls, read_all(), &[OUT], on_batch(mails(2), 1, |c, tag, _, _| {
         c.send(format!("* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 0 BODY[] {{0}}\r\n)\r\n* 2 FETCH (UID 2 BODY[] {{0}}\r\n FLAGS (\\Seen))\r\n{tag} OK\r\n"));
-        c.drain(500);
+        c.drain(HOLD_MS);
     })).messages(2));
     v.push(
         case(
@@ -927,7 +927,7 @@ fn protocol_cases() -> Vec<Case> {
         &[PROTO],
         on_batch(mails(2), 1, |c, _, _, _| {
             c.send("* 1 FETCH (UID 1 FLAGS ())\r\na999 OK done\r\n");
-            c.drain(3000);
+            c.drain(HOLD_MS);
         }),
     ));
     v.push(
@@ -1028,7 +1028,7 @@ fn protocol_cases() -> Vec<Case> {
                 b.extend(server::fetch_line(2, &other[1], false));
                 b.extend(format!("{tag} OK\r\n").into_bytes());
                 c.send(b);
-                c.drain(1000);
+                c.drain(HOLD_MS);
             }),
         )
         .messages(0),
@@ -1036,7 +1036,7 @@ fn protocol_cases() -> Vec<Case> {
     v.push(case("listing with duplicated and missing UIDs", Mode::Tls, read_all(), &[OUT], inject(mails(3), is_listing, b"* 1 FETCH (UID 1 FLAGS ())\r\n* 2 FETCH (UID 1 FLAGS ())\r\n* 3 FETCH (FLAGS ())\r\n* 4 FETCH (UID 3 FLAGS ())\r\nTAG OK\r\n".to_vec(), false)).messages(2));
     v.push(case("body sent as a quoted string", Mode::Tls, read_all(), &[OUT], on_batch(mails(1), 1, |c, tag, _, _| {
         c.send(format!("* 1 FETCH (UID 1 BODY[] \"Subject: quoted\\\\ \\\"x\\\"\" FLAGS ())\r\n{tag} OK\r\n"));
-        c.drain(500);
+        c.drain(HOLD_MS);
     })).messages(1));
     v.push(case(
         "SELECT refused",
@@ -1111,7 +1111,7 @@ fn protocol_cases() -> Vec<Case> {
         &[PROTO],
         |c: &mut Conn| {
             c.send("HTTP/1.1 400 Bad Request\r\n\r\n");
-            c.drain(2000);
+            c.drain(HOLD_MS);
         },
     ));
     v.push(case(
@@ -1121,7 +1121,7 @@ fn protocol_cases() -> Vec<Case> {
         &[AUTH],
         |c: &mut Conn| {
             c.send("* PREAUTH logged in already\r\n");
-            c.drain(2000);
+            c.drain(HOLD_MS);
         },
     ));
     v.push(case(
@@ -1395,7 +1395,7 @@ fn fault_cases() -> Vec<Case> {
             &[TLS],
             |c: &mut Conn| {
                 c.send("* OK plaintext IMAP server\r\n");
-                c.drain(2000);
+                c.drain(HOLD_MS);
             },
         )
         .plain_server(),
@@ -1600,7 +1600,7 @@ fn starttls_cases() -> Vec<Case> {
             &[PROTO, TLS],
             |c: &mut Conn| {
                 c.send_big(&[b"* OK ".as_slice(), &vec![b'x'; 200_000]].concat());
-                c.drain(2000);
+                c.drain(HOLD_MS);
             },
         ),
         // Injection: lines sent in the same segment as the STARTTLS OK must never be trusted.
