@@ -1547,6 +1547,26 @@ fn starttls_cases() -> Vec<Case> {
         )
         .says("not the answer to a1"),
         case(
+            "STARTTLS: STARTTLS answered with a continuation request",
+            Mode::StartTls,
+            Action::Start,
+            &[TLS],
+            pre_tls("* OK ready\r\n", caps_ok, "+ go ahead\r\n"),
+        )
+        .says("not the answer to a1"),
+        case(
+            "STARTTLS: CAPABILITY answered with a wrong tag",
+            Mode::StartTls,
+            Action::Start,
+            &[TLS],
+            pre_tls(
+                "* OK ready\r\n",
+                "* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN\r\nzz OK done\r\n",
+                "TAG OK\r\n",
+            ),
+        )
+        .says("not the answer to a0"),
+        case(
             "STARTTLS: connection dropped after STARTTLS OK",
             Mode::StartTls,
             Action::Start,
