@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use imapmail::ffi::error::*;
 use imapmail::ffi::list::*;
 use imapmail::ffi::message::*;
+use imapmail::ffi::session::trace::*;
 use imapmail::ffi::session::*;
 
 use client::{numbered, read_subjects, start_plain, text};
@@ -84,6 +85,51 @@ fn concurrent_server(all: Vec<Mail>, wait_ms: u64, seen: Arc<Mutex<Seen>>) -> Se
     })
 }
 
+/// The protocol trace of a session as the client saw it: (EMAIL_TRACE_SENT or
+/// EMAIL_TRACE_RECEIVED, line), in the order the client wrote and read them.
+type Trace = Mutex<Vec<(i32, String)>>;
+
+extern "C" fn collect_trace(
+    direction: i32,
+    line: *const u8,
+    len: usize,
+    user_data: *mut std::ffi::c_void,
+) {
+    let trace = unsafe { &*(user_data as *const Trace) };
+    let bytes = unsafe { std::slice::from_raw_parts(line, len) };
+    trace
+        .lock()
+        .unwrap()
+        .push((direction, String::from_utf8_lossy(bytes).into_owned()));
+}
+
+/// Traces the session into `trace` (which must outlive it, or the callback be removed).
+fn trace_into(s: *mut EmailSession, trace: &Trace) {
+    let data = trace as *const Trace as *mut std::ffi::c_void;
+    assert_eq!(
+        email_set_trace_callback(s, Some(collect_trace), data),
+        EMAIL_OK
+    );
+}
+
+/// The first command the client sent while an earlier one had not been completed (its tagged
+/// answer not yet read), in the client's own order of events: None when it never did.
+fn sent_while_another_was_outstanding(trace: &[(i32, String)]) -> Option<String> {
+    let mut outstanding: Option<String> = None;
+    for (direction, line) in trace {
+        let tag = line.split(' ').next().unwrap_or("");
+        if *direction == EMAIL_TRACE_SENT {
+            if let Some(before) = &outstanding {
+                return Some(format!("{line:?} while {before} was outstanding"));
+            }
+            outstanding = Some(tag.to_string());
+        } else if outstanding.as_deref() == Some(tag) {
+            outstanding = None;
+        }
+    }
+    None
+}
+
 #[test]
 fn the_next_batch_is_asked_for_before_the_current_one_is_read() {
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -91,6 +137,8 @@ fn the_next_batch_is_asked_for_before_the_current_one_is_read() {
     // failure rather than a hang.
     let server = concurrent_server(mails(40), 20_000, Arc::clone(&seen));
     let s = start_plain(server.port, "");
+    let trace = Trace::default();
+    trace_into(s, &trace);
     let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     // Interleaved answers and an out-of-order completion: every message, once, in UID order.
@@ -99,22 +147,36 @@ fn the_next_batch_is_asked_for_before_the_current_one_is_read() {
     let seen = seen.lock().unwrap();
     assert!(seen.pipelined, "{seen:?}");
     assert!(seen.body_fetches >= 4, "{seen:?}");
+    // The client's side of it: a command went out before the one before it was answered.
+    let trace = trace.lock().unwrap();
+    assert!(
+        sent_while_another_was_outstanding(&trace).is_some(),
+        "{trace:#?}"
+    );
 }
 
 #[test]
 fn pipelining_can_be_turned_off() {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    // A client that does not pipeline sends nothing while its fetch is unanswered: no event
-    // can show that, so the server looks for 500 ms. A slow machine can only make this miss a
-    // wrongly pipelining client (a false pass), never fail a correct one.
+    // What decides is the client's own trace: no command written before the tagged answer of
+    // the one before it was read (the order of its own events, whatever the timing). The
+    // server also looks for a second fetch for 500 ms, which can only add a check.
     let server = concurrent_server(mails(20), 500, Arc::clone(&seen));
     let s = start_plain(server.port, "pipelining=0");
+    let trace = Trace::default();
+    trace_into(s, &trace);
     let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     assert_eq!(got, numbered(20));
     assert_eq!(email_close_session(s), EMAIL_OK);
     let seen = seen.lock().unwrap();
     assert!(!seen.pipelined, "{seen:?}");
+    let trace = trace.lock().unwrap();
+    assert!(
+        trace.iter().filter(|(d, _)| *d == EMAIL_TRACE_SENT).count() >= 4,
+        "{trace:#?}"
+    );
+    assert_eq!(sent_while_another_was_outstanding(&trace), None);
 }
 
 #[test]
