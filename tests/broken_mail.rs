@@ -13,10 +13,12 @@ mod server;
 mod servers;
 
 use std::path::Path;
+use std::ptr;
 
 use capi::*;
 use imapmail::core::Message;
 use imapmail::ffi::error::*;
+use imapmail::ffi::message::*;
 use imapmail::ffi::session::*;
 
 /// The messages of tests/broken, sorted, plus the generated huge-header one.
@@ -202,16 +204,11 @@ fn check(name: &str, m: &Msg) {
 #[test]
 fn core_decoder_is_best_effort_on_every_broken_message() {
     for (name, raw) in broken() {
-        let t = std::time::Instant::now();
+        // Speed is measured by scripts/bench, not here.
         let m = Message::from_raw(raw.clone());
         let h = m.header();
         let b = m.body();
         assert_eq!(m.source(), &raw[..], "{name}: source changed");
-        assert!(
-            t.elapsed() < std::time::Duration::from_secs(5),
-            "{name}: decoding took {:?}",
-            t.elapsed()
-        );
         // The decoded values are what the C accessors hand out; check them through one path.
         let error = if b.error.is_some() {
             EMAIL_ERR_PROTOCOL
@@ -303,9 +300,51 @@ fn c_accessors_on_broken_mail_served_in_one_folder() {
             check(name, m);
         }
     }
-    // Headers only, then the whole message on demand: same best effort.
-    let headers = read_all(s, EMAIL_READ_HEADERS);
-    assert_eq!(headers.len(), all.len());
+    // Headers only, then the whole message on demand (during the iteration, as a host showing a
+    // list does): the headers match the full read, the body is not there until loaded, and once
+    // loaded the message gives the same best effort as a full read.
+    let full = read_all(s, EMAIL_READ_ALL);
+    let mut m: *mut EmailMessage = ptr::null_mut();
+    let mut rc = unsafe { email_read_first(s, EMAIL_READ_HEADERS, &mut m) };
+    let mut seen = 0;
+    while rc == EMAIL_OK {
+        let (name, raw) = &all[seen];
+        let whole = &full[seen];
+        let head = snapshot(m);
+        assert_eq!(head.uid, whole.uid, "{name}");
+        assert_eq!(head.subject, whole.subject, "{name}: subject");
+        assert_eq!(head.sender, whole.sender, "{name}: sender");
+        assert_eq!(head.date, whole.date, "{name}: date");
+        assert_eq!(head.message_id, whole.message_id, "{name}: message id");
+        // Only the header section came (16 is all header: nothing else to leave out).
+        assert!(raw.starts_with(&head.source), "{name}: header source");
+        if name != "16-headers-only-no-body.eml" {
+            assert!(
+                head.source.len() < raw.len(),
+                "{name}: the whole message came"
+            );
+        }
+        assert!(
+            head.attachments.is_empty(),
+            "{name}: attachments before loading"
+        );
+        assert_eq!(
+            email_message_load_body(s, m),
+            EMAIL_OK,
+            "{name}: {}",
+            last_message()
+        );
+        let loaded = snapshot(m);
+        assert_eq!(&loaded.source, raw, "{name}: source after loading");
+        check(name, &loaded);
+        assert_eq!(loaded.text, whole.text, "{name}: text after loading");
+        assert_eq!(loaded.attachments, whole.attachments, "{name}: attachments");
+        email_message_free(m);
+        seen += 1;
+        rc = unsafe { email_read_next(s, &mut m) };
+    }
+    assert_eq!(rc, EMAIL_OUT, "{}", last_message());
+    assert_eq!(seen, all.len(), "every message comes back headers first");
     close(s);
 }
 

@@ -381,6 +381,7 @@ fn control_characters_are_refused_and_nothing_is_sent() {
     let server = Server::start("IMAP4rev1 LITERAL+ UIDPLUS MOVE IDLE", |_, _| None);
     let s = server.session();
     let before = server.received.lock().unwrap().len();
+    let mark = server.commands().len();
     let bad = ["a\rb", "a\nb", "x\r\nA1 DELETE INBOX"];
     let raw = b"Subject: x\r\n\r\ny\r\n";
     for v in bad {
@@ -428,13 +429,14 @@ fn control_characters_are_refused_and_nothing_is_sent() {
     }
     assert_eq!(email_mark_read(s, 0, 1), EMAIL_ERR_ARGUMENT);
     assert_eq!(email_set_flags(s, 1, 0x20, 1), EMAIL_ERR_ARGUMENT);
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(
-        server.received.lock().unwrap().len(),
-        before,
-        "something was sent"
-    );
+    // The server logs a command before answering it, so once LOGOUT is answered the log holds
+    // everything the client sent: no waiting on a clock.
     assert_eq!(email_close_session(s), EMAIL_OK);
+    assert_eq!(server.since(mark), ["LOGOUT"], "something else was sent");
+    let received = server.received.lock().unwrap();
+    let after = String::from_utf8_lossy(&received[before..]).to_string();
+    assert!(after.ends_with(" LOGOUT\r\n"), "{after:?}");
+    assert_eq!(after.matches("\r\n").count(), 1, "{after:?}");
 }
 
 #[test]
@@ -612,8 +614,11 @@ fn idle_is_ended_with_done_and_reports_the_new_count() {
     let mark = server.commands().len();
     let mut exists = 0;
     let t = Instant::now();
-    ok(unsafe { email_idle(s, 10_000, &mut exists) });
-    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    ok(unsafe { email_idle(s, 120_000, &mut exists) });
+    // The bound is the behaviour (IDLE wakes on EXISTS): an IDLE that missed the EXISTS would end
+    // only with its 30 s round (the same commands and count follow), and 25 s is over eighty
+    // times the 300 ms the server waits before announcing, so a slow machine cannot miss it.
+    assert!(t.elapsed() < Duration::from_secs(25), "{:?}", t.elapsed());
     assert_eq!(exists, 4);
     assert_eq!(
         server.since(mark),
@@ -659,10 +664,14 @@ fn without_idle_new_mail_is_polled_with_noop() {
     let mark = server.commands().len();
     let mut exists = 0;
     let t = Instant::now();
-    ok(unsafe { email_idle(s, 20_000, &mut exists) });
+    ok(unsafe { email_idle(s, 120_000, &mut exists) });
     let took = t.elapsed();
+    // The bound is the behaviour (a NOOP every 5 s, not only at the 120 s timeout): 50 s is ten
+    // times the poll interval, and a client that did not poll before its timeout would also
+    // meet the server's hang-up after 30 s of silence. The lower bound (it did not hammer the
+    // server) cannot be missed by a slow machine.
     assert!(
-        took >= Duration::from_millis(4900) && took < Duration::from_secs(8),
+        took >= Duration::from_millis(4900) && took < Duration::from_secs(50),
         "{took:?}"
     );
     assert!(!server.since(mark).iter().any(|c| c == "IDLE"));

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use imapmail::ffi::error::*;
 use imapmail::ffi::list::*;
 use imapmail::ffi::message::*;
+use imapmail::ffi::session::trace::*;
 use imapmail::ffi::session::*;
 
 use client::{numbered, read_subjects, start_plain, text};
@@ -35,6 +36,9 @@ struct Seen {
 /// A server that holds back its answer to the first body fetch until it has seen the next
 /// command (for at most `wait_ms`), then answers both as a concurrent server may: the data
 /// of the two interleaved, the second completed before the first.
+///
+/// A pipelining client sends the second fetch without waiting for any answer, so the server
+/// waits for that event, not a clock: `wait_ms` only bounds how long it looks for one.
 fn concurrent_server(all: Vec<Mail>, wait_ms: u64, seen: Arc<Mutex<Seen>>) -> Server {
     Server::start(false, move |c: &mut Conn| {
         let mails = all.clone();
@@ -81,11 +85,60 @@ fn concurrent_server(all: Vec<Mail>, wait_ms: u64, seen: Arc<Mutex<Seen>>) -> Se
     })
 }
 
+/// The protocol trace of a session as the client saw it: (EMAIL_TRACE_SENT or
+/// EMAIL_TRACE_RECEIVED, line), in the order the client wrote and read them.
+type Trace = Mutex<Vec<(i32, String)>>;
+
+extern "C" fn collect_trace(
+    direction: i32,
+    line: *const u8,
+    len: usize,
+    user_data: *mut std::ffi::c_void,
+) {
+    let trace = unsafe { &*(user_data as *const Trace) };
+    let bytes = unsafe { std::slice::from_raw_parts(line, len) };
+    trace
+        .lock()
+        .unwrap()
+        .push((direction, String::from_utf8_lossy(bytes).into_owned()));
+}
+
+/// Traces the session into `trace` (which must outlive it, or the callback be removed).
+fn trace_into(s: *mut EmailSession, trace: &Trace) {
+    let data = trace as *const Trace as *mut std::ffi::c_void;
+    assert_eq!(
+        email_set_trace_callback(s, Some(collect_trace), data),
+        EMAIL_OK
+    );
+}
+
+/// The first command the client sent while an earlier one had not been completed (its tagged
+/// answer not yet read), in the client's own order of events: None when it never did.
+fn sent_while_another_was_outstanding(trace: &[(i32, String)]) -> Option<String> {
+    let mut outstanding: Option<String> = None;
+    for (direction, line) in trace {
+        let tag = line.split(' ').next().unwrap_or("");
+        if *direction == EMAIL_TRACE_SENT {
+            if let Some(before) = &outstanding {
+                return Some(format!("{line:?} while {before} was outstanding"));
+            }
+            outstanding = Some(tag.to_string());
+        } else if outstanding.as_deref() == Some(tag) {
+            outstanding = None;
+        }
+    }
+    None
+}
+
 #[test]
 fn the_next_batch_is_asked_for_before_the_current_one_is_read() {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let server = concurrent_server(mails(40), 3000, Arc::clone(&seen));
+    // Waits for the second fetch: the bound only turns a client that does not pipeline into a
+    // failure rather than a hang.
+    let server = concurrent_server(mails(40), 20_000, Arc::clone(&seen));
     let s = start_plain(server.port, "");
+    let trace = Trace::default();
+    trace_into(s, &trace);
     let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     // Interleaved answers and an out-of-order completion: every message, once, in UID order.
@@ -94,38 +147,74 @@ fn the_next_batch_is_asked_for_before_the_current_one_is_read() {
     let seen = seen.lock().unwrap();
     assert!(seen.pipelined, "{seen:?}");
     assert!(seen.body_fetches >= 4, "{seen:?}");
+    // The client's side of it: a command went out before the one before it was answered.
+    let trace = trace.lock().unwrap();
+    assert!(
+        sent_while_another_was_outstanding(&trace).is_some(),
+        "{trace:#?}"
+    );
 }
 
 #[test]
 fn pipelining_can_be_turned_off() {
     let seen = Arc::new(Mutex::new(Seen::default()));
+    // What decides is the client's own trace: no command written before the tagged answer of
+    // the one before it was read (the order of its own events, whatever the timing). The
+    // server also looks for a second fetch for 500 ms, which can only add a check.
     let server = concurrent_server(mails(20), 500, Arc::clone(&seen));
     let s = start_plain(server.port, "pipelining=0");
+    let trace = Trace::default();
+    trace_into(s, &trace);
     let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     assert_eq!(got, numbered(20));
     assert_eq!(email_close_session(s), EMAIL_OK);
     let seen = seen.lock().unwrap();
     assert!(!seen.pipelined, "{seen:?}");
+    let trace = trace.lock().unwrap();
+    assert!(
+        trace.iter().filter(|(d, _)| *d == EMAIL_TRACE_SENT).count() >= 4,
+        "{trace:#?}"
+    );
+    assert_eq!(sent_while_another_was_outstanding(&trace), None);
 }
 
 #[test]
 fn a_batch_refused_while_the_next_is_in_flight_leaves_the_session_usable() {
-    // The first body fetch is refused (NO); the one sent behind it is answered. The read ends
+    // The first body fetch is refused (NO) only once the one sent behind it has arrived (so
+    // that one is in flight when the refusal comes), and that one is answered. The read ends
     // with SERVER; the answer still in flight is read off the wire, so the next command
     // (get_all) works and sees every message.
     let all = mails(12);
     let refused = Arc::new(Mutex::new(false));
-    let r = Arc::clone(&refused);
+    let behind = Arc::new(Mutex::new(None::<String>));
+    let (r, b) = (Arc::clone(&refused), Arc::clone(&behind));
     let server = Server::start(false, move |c: &mut Conn| {
         let mails = all.clone();
         greet_and_serve(c, &mails, |c, tag, cmd, _| {
-            if is_body_fetch(cmd) && !*r.lock().unwrap() {
-                *r.lock().unwrap() = true;
-                c.send(format!("{tag} NO [SERVERBUG] try later\r\n"));
-                return Hook::Handled;
+            if !is_body_fetch(cmd) || *r.lock().unwrap() {
+                return Hook::Default;
             }
-            Hook::Default
+            *r.lock().unwrap() = true;
+            // Waits for the next command (the bound only ends the wait for a client that does
+            // not pipeline, which then fails the check below).
+            c.set_read_timeout(Some(20_000));
+            let next = c.command();
+            c.set_read_timeout(Some(10_000));
+            if !c.send(format!("{tag} NO [SERVERBUG] try later\r\n")) {
+                return Hook::Stop;
+            }
+            match next {
+                Some((t, next)) if is_body_fetch(&next) => {
+                    *b.lock().unwrap() = Some(next.clone());
+                    let mut out = server::fetch_lines(&next, &mails, false);
+                    out.extend(format!("{t} OK FETCH done\r\n").into_bytes());
+                    c.send_big(&out);
+                    Hook::Handled
+                }
+                Some((t, other)) => answer_other(c, &mails, Some((t, other))),
+                None => Hook::Stop,
+            }
         });
     });
     let s = start_plain(server.port, "");
@@ -147,38 +236,78 @@ fn a_batch_refused_while_the_next_is_in_flight_leaves_the_session_usable() {
     email_list_free(list);
     assert_eq!(email_close_session(s), EMAIL_OK);
     assert!(*refused.lock().unwrap());
+    let behind = behind.lock().unwrap();
+    assert!(
+        behind.is_some(),
+        "no body fetch was in flight when the first was refused"
+    );
 }
 
 #[test]
 fn a_new_iteration_while_a_batch_is_in_flight_starts_clean() {
     // read_first again after two messages: the batch in flight is read off the wire (not
     // mistaken for the new iteration's answers), and the new iteration sees every message.
+    // In each of the three reads the server holds back its answer to the first batch asked
+    // for beyond message 2 until the test is about to start the next iteration: that batch is
+    // then in flight by construction, not by luck of timing.
+    let (go, wait) = std::sync::mpsc::channel::<usize>();
+    let held = Arc::new(Mutex::new(Vec::<(usize, String)>::new()));
+    let log = Arc::clone(&held);
     let server = Server::start(false, move |c: &mut Conn| {
         let mails = mails(30);
-        greet_and_serve(c, &mails, |_, _, _, _| Hook::Default);
+        let mut listings = 0;
+        let mut armed = false;
+        greet_and_serve(c, &mails, |_, _, cmd, _| {
+            if server::is_listing(cmd) {
+                listings += 1;
+                armed = listings <= 3;
+            } else if armed && is_body_fetch(cmd) {
+                let set = cmd.split(' ').nth(2).unwrap_or("");
+                if server::uid_set(set).iter().all(|&u| u > 2) {
+                    armed = false;
+                    // The bound only ends the wait of a test that never says go.
+                    let said = wait.recv_timeout(std::time::Duration::from_secs(20));
+                    log.lock()
+                        .unwrap()
+                        .push((said.unwrap_or(0), cmd.to_string()));
+                }
+            }
+            Hook::Default
+        });
     });
     let s = start_plain(server.port, "");
-    for _ in 0..3 {
+    for round in 1..=3 {
         let mut m: *mut EmailMessage = ptr::null_mut();
         assert_eq!(
             unsafe { email_read_first(s, EMAIL_READ_ALL, &mut m) },
             EMAIL_OK
         );
+        assert_eq!(text(email_message_subject(m)), "Message 1");
         email_message_free(m);
         assert_eq!(unsafe { email_read_next(s, &mut m) }, EMAIL_OK);
         assert_eq!(text(email_message_subject(m)), "Message 2");
         email_message_free(m);
+        // The next iteration starts now: the held batch is answered while it starts.
+        go.send(round).unwrap();
     }
     let (rc, got) = read_subjects(s, EMAIL_READ_HEADERS);
     assert_eq!(rc, EMAIL_OUT);
     assert_eq!(got, numbered(30));
     assert_eq!(email_close_session(s), EMAIL_OK);
+    // Each read had a batch beyond message 2 asked for and unanswered when the next began.
+    let held = held.lock().unwrap();
+    let rounds: Vec<usize> = held.iter().map(|(r, _)| *r).collect();
+    assert_eq!(rounds, [1, 2, 3], "{held:?}");
 }
 
-/// A server that runs pipelined fetches "concurrently": it collects every body fetch that
-/// arrives within 30 ms, sends all their data, then their completions in a shuffled order. Its
-/// ID and SELECT answers take 25 ms, so the client measures a slow link and asks several
-/// batches ahead. Records the most fetches it had outstanding at once.
+/// A server that runs pipelined fetches "concurrently": it collects the body fetches that
+/// arrive together, sends all their data, then their completions in a shuffled order. Its
+/// ID and SELECT answers take at least 25 ms, so the client measures a slow link and asks
+/// several batches ahead (a slower machine only measures a slower link). The first time, it
+/// waits for three fetches (the event the test checks, so no clock decides it); after that,
+/// a fetch that does not come within 30 ms is left for the next round, which changes how the
+/// answers are grouped, never what they hold. Records the most fetches it had outstanding at
+/// once.
 /// Answers the command that came after a run of body fetches (if any) the usual way.
 fn answer_other(c: &mut Conn, all: &[Mail], other: Option<(String, String)>) -> Hook {
     match other {
@@ -222,8 +351,14 @@ fn shuffling_server(all: Vec<Mail>, seed: u64, most: Arc<Mutex<usize>>) -> Serve
             }
             let mut pending = vec![(tag.to_string(), cmd.to_string())];
             let mut other = None;
-            c.set_read_timeout(Some(30));
-            while let Some((t, next)) = c.command() {
+            loop {
+                // The bound of the first wait only ends it for a client that keeps fewer
+                // batches asked for (which then fails the test's check).
+                let first_round = *most.lock().unwrap() == 0 && pending.len() < 3;
+                c.set_read_timeout(Some(if first_round { 20_000 } else { 30 }));
+                let Some((t, next)) = c.command() else {
+                    break;
+                };
                 if is_body_fetch(&next) {
                     pending.push((t, next));
                 } else {
@@ -298,11 +433,19 @@ fn shuffled_completions_of_many_batches_in_flight_lose_nothing() {
 
 /// A server that holds back the completions of body fetches, as Dovecot does, while further
 /// commands keep coming: each fetch's data is sent at once, the completions only when no
-/// command came for `quiet_ms` (or before answering another kind of command). `most` records
-/// the largest number of body fetches whose data went out before their completions did.
-fn deferring_server(all: Vec<Mail>, quiet_ms: u64, most: Arc<Mutex<usize>>) -> Server {
+/// command came for `quiet_ms` (or before answering another kind of command). The first
+/// time, it holds them until `hold_for` fetches came, however long that takes (the event the
+/// test checks, so no clock decides it). `most` records the largest number of body fetches
+/// whose data went out before their completions did.
+fn deferring_server(
+    all: Vec<Mail>,
+    quiet_ms: u64,
+    hold_for: usize,
+    most: Arc<Mutex<usize>>,
+) -> Server {
     Server::start(false, move |c: &mut Conn| {
         let mails = all.clone();
+        let mut first_run = true;
         greet_and_serve(c, &mails, |c, tag, cmd, _| {
             if !is_body_fetch(cmd) {
                 return Hook::Default;
@@ -316,13 +459,17 @@ fn deferring_server(all: Vec<Mail>, quiet_ms: u64, most: Arc<Mutex<usize>>) -> S
                     return Hook::Stop;
                 }
                 held.push(t);
-                c.set_read_timeout(Some(quiet_ms));
+                // The bound of the first wait only ends it for a client that waits for
+                // completions (which then fails the test's check).
+                let holding = first_run && held.len() < hold_for;
+                c.set_read_timeout(Some(if holding { 20_000 } else { quiet_ms }));
                 match c.command() {
                     Some((t, cmd)) if is_body_fetch(&cmd) => next = Some((t, cmd)),
                     got => other = got,
                 }
                 c.set_read_timeout(Some(10_000));
             }
+            first_run = false;
             {
                 let mut m = most.lock().unwrap();
                 *m = (*m).max(held.len());
@@ -342,7 +489,7 @@ fn deferring_server(all: Vec<Mail>, quiet_ms: u64, most: Arc<Mutex<usize>>) -> S
 #[test]
 fn reads_do_not_wait_for_completions_a_server_holds_back() {
     let most = Arc::new(Mutex::new(0));
-    let server = deferring_server(mails(700), 400, Arc::clone(&most));
+    let server = deferring_server(mails(700), 400, 6, Arc::clone(&most));
     let s = start_plain(server.port, "");
     let (rc, got) = read_subjects(s, EMAIL_READ_ALL);
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
@@ -352,9 +499,10 @@ fn reads_do_not_wait_for_completions_a_server_holds_back() {
     assert_eq!(rc, EMAIL_OUT, "{}", text(email_session_error_message(s)));
     assert_eq!(got, numbered(700));
     // A client that waited for completions before asking for more would stop at the batches
-    // it keeps asked ahead (two on loopback) until the server's quiet time ran out; one that
-    // hands out batches whose messages have all come keeps the server busy throughout: the
-    // whole read went out before a single completion.
+    // it keeps asked ahead (two on loopback) and the server would give up holding them; one
+    // that hands out batches whose messages have all come keeps asking: six fetches (and,
+    // unless the machine stalls for the 400 ms quiet time, the whole read) went out before a
+    // single completion.
     let read_all = *most.lock().unwrap();
     assert!(
         read_all >= 6,
@@ -463,9 +611,9 @@ fn is_listing(cmd: &str) -> bool {
 
 #[test]
 fn the_first_batches_are_asked_for_while_the_listing_is_still_coming() {
-    // 3,000 messages. The server sends the first 300 lines of the listing, then waits (at
-    // most 3 s) for a body fetch before it sends the rest: a client that waits for the whole
-    // listing before asking for anything makes it wait in vain. The answers then come the way
+    // 3,000 messages. The server sends the first 300 lines of the listing, then waits for a
+    // body fetch before it sends the rest (at most 20 s: a client that waits for the whole
+    // listing before asking for anything makes it wait in vain, and fails). The answers then come the way
     // Dovecot sends them: the rest of the listing, the first batches' messages, and only then
     // every completion. No command uses sequence numbers (after a UID command, none may
     // until it completed: RFC 9051 5.5).
@@ -491,7 +639,9 @@ fn the_first_batches_are_asked_for_while_the_listing_is_still_coming() {
                 return Hook::Stop;
             }
             let mut queued = vec![(tag.to_string(), cmd.to_string())];
-            c.set_read_timeout(Some(3000));
+            c.set_read_timeout(Some(20_000));
+            // After the first, fetches sent at once are taken too (a late one is simply answered
+            // after the listing: what is checked is that the first came early).
             while let Some(next) = c.command() {
                 if is_body_fetch(&next.1) {
                     let set = next.1.split(' ').nth(2).unwrap_or("").to_string();
@@ -610,9 +760,10 @@ fn an_expunge_during_the_listing_skips_no_message() {
 
 #[test]
 fn a_listing_refused_halfway_leaves_the_session_usable() {
-    // 9,000 messages. The server's SELECT answer is slow, so the client measures a slow link
-    // and asks several batches ahead. The first time, the server refuses the listing after
-    // 1,000 lines, when the client has already asked for its first batches: the read fails
+    // 9,000 messages. The server's SELECT answer is slow (at least 25 ms), so the client
+    // measures a slow link and asks several batches ahead. The first time, the server refuses
+    // the listing after 1,000 lines, once the client has asked for its first two batches (it
+    // waits for them rather than for a clock, then takes any others sent at once): the read fails
     // with the server's words, the batches' answers are read, and the next read (on the same
     // connection) lists and reads everything.
     let all = mails(9000);
@@ -636,8 +787,13 @@ fn a_listing_refused_halfway_leaves_the_session_usable() {
                 return Hook::Stop;
             }
             let mut queued = Vec::new();
-            c.set_read_timeout(Some(300));
-            while let Some(next) = c.command() {
+            loop {
+                // The bound of the first waits only ends them for a client that asks for
+                // fewer batches early (which then fails the test's check).
+                c.set_read_timeout(Some(if queued.len() < 2 { 20_000 } else { 300 }));
+                let Some(next) = c.command() else {
+                    break;
+                };
                 queued.push(next);
             }
             c.set_read_timeout(Some(10_000));

@@ -210,17 +210,43 @@ impl Conn {
         }
     }
 
-    /// Does nothing for a while (the client should time out meanwhile).
-    pub fn stall(&self, ms: u64) {
-        std::thread::sleep(Duration::from_millis(ms));
+    /// Waits until the client closes the connection (or `ms` pass without a byte from it),
+    /// ignoring what it sends.
+    pub fn drain(&mut self, ms: u64) {
+        self.await_hang_up(ms);
     }
 
-    /// Waits until the client closes the connection (or `ms` pass), ignoring what it sends.
-    pub fn drain(&mut self, ms: u64) {
+    /// [`Conn::drain`], telling whether the client hung up (true) or the wait ran out (false).
+    pub fn await_hang_up(&mut self, ms: u64) -> bool {
         if let Some(t) = self.tcp() {
             let _ = t.set_read_timeout(Some(Duration::from_millis(ms)));
         }
-        while self.fill() {}
+        loop {
+            let mut chunk = [0u8; 8192];
+            let r = match &mut self.stream {
+                Stream::Plain(s) => s.read(&mut chunk),
+                Stream::Tls(t) => t.read(&mut chunk),
+                Stream::Gone => return true,
+            };
+            match r {
+                Ok(0) => return true,
+                Ok(n) => {
+                    let tls = self.is_tls();
+                    self.log
+                        .lock()
+                        .unwrap()
+                        .pieces
+                        .push((tls, chunk[..n].to_vec()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return !matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    )
+                }
+            }
+        }
     }
 
     /// Drops the connection at once (RST-free close of both directions).
