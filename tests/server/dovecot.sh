@@ -74,13 +74,22 @@ ensure_installed() {
 }
 
 # The mail processes run as $MAIL_USER: every ancestor of DIR must be
-# traversable by it (mktemp -d makes 0700 directories).
+# traversable by it. A private directory below /tmp or /var/tmp (mktemp -d makes
+# 0700 ones) is opened with chmod o+x; anything else (root's home, a private
+# directory elsewhere) is left alone and refused, saying what DIR needs.
 make_traversable() {
     local p="$1"
     while p="$(dirname "$p")" && [ "$p" != / ]; do
         if ! setpriv --reuid="$MAIL_USER" --regid="$MAIL_USER" --clear-groups test -x "$p" 2>/dev/null; then
-            echo "dovecot.sh: note: chmod o+x $p (the mail user $MAIL_USER must reach DIR)" >&2
-            chmod o+x "$p"
+            case "$p" in
+            /tmp/?* | /var/tmp/?*)
+                echo "dovecot.sh: note: chmod o+x $p (the mail user $MAIL_USER must reach DIR)" >&2
+                chmod o+x "$p"
+                ;;
+            *) die "$p is not searchable by the mail user $MAIL_USER, which must reach DIR: choose a DIR" \
+                "whose parent directories others may search (e.g. below /tmp), not below root's home or a" \
+                "private directory" ;;
+            esac
         fi
     done
 }
