@@ -5,7 +5,8 @@
 #   - tests/c/api_test and tests/c/misuse under valgrind (memcheck: errors and definite leaks
 #     fail; suppressions for code outside imapmail in tests/c/valgrind.supp),
 #   - the same two programs built with -fsanitize=address,undefined (ASan + LSan + UBSan),
-#   - examples-c/build/read_inbox and get_all against the demo mailbox.
+#   - the C examples read_inbox and get_all (examples-c/, built into the work directory)
+#     against the demo mailbox.
 # Ends with one line "N passed, M failed" (N and M count the checks of the test programs plus
 # one per build or example step) and exits non-zero on any failure.
 #
@@ -135,7 +136,13 @@ fi
 
 step cargo-build-release cargo build --release || finish
 
-step examples-c-build make -C "$ROOT/examples-c" LIBDIR="$LIBDIR" INCDIR="$ROOT/include" CC="$CC" || true
+# GNU make cannot handle file names with spaces, and the clone may live in such a path: the
+# examples are built through space-free symlinks in $WORK, into $WORK/examples.
+EX="$WORK/examples"
+ln -s "$ROOT" "$WORK/repo"
+ln -s "$LIBDIR" "$WORK/libdir"
+step examples-c-build make -f "$WORK/repo/examples-c/Makefile" LIBDIR="$WORK/libdir" \
+    INCDIR="$WORK/repo/include" BUILD="$EX" CC="$CC" || true
 
 BIN="$WORK/bin"
 mkdir -p "$BIN/lib"
@@ -218,7 +225,6 @@ fi
 # ------------------------------------------------------------------------------------------
 # The examples
 
-EX="$ROOT/examples-c/build"
 expected_subject="$(python3 "$ROOT/tests/c/corpus_expect.py" --subject 01-plain-ascii.eml \
     "$ROOT/tests/corpus/expected.json" 2>/dev/null)"
 example_read_inbox() {

@@ -94,7 +94,7 @@ runtime_deps() {
 # The cache directory: made mode 0755 where missing, and refused (with what it needs) when the
 # unprivileged server user cannot reach it or its path would break the generated files.
 prepare_cache() {
-    local p
+    local p part
     case "$CACHE" in
     /*) ;;
     *) die "IMAPMAIL_CACHE '$CACHE' must be an absolute path" ;;
@@ -102,19 +102,21 @@ prepare_cache() {
     case "$CACHE" in
     *[!A-Za-z0-9._/+-]*) die "IMAPMAIL_CACHE '$CACHE' may only contain A-Z a-z 0-9 . _ / + -" ;;
     esac
-    if [ ! -d "$CACHE" ]; then
-        (umask 022 && mkdir -p "$CACHE") || die "cannot create $CACHE"
-    fi
-    p="$CACHE"
-    while [ "$p" != / ]; do
+    # From the top down, so that the first private directory is the one named.
+    p=""
+    while IFS= read -r part; do
+        [ -n "$part" ] || continue
+        p="$p/$part"
+        if [ ! -d "$p" ]; then
+            (umask 022 && mkdir "$p") || die "cannot create $p"
+        fi
         if ! setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups test -x "$p" 2>/dev/null; then
             die "$p is not searchable by others (tested as 'nobody'), so the server's own user" \
                 "cannot reach the unpacked server in $CACHE: every directory above it must be" \
                 "searchable by others (not under root's home or a mode-0700 directory); set" \
                 "IMAPMAIL_CACHE to such a place"
         fi
-        p="$(dirname "$p")"
-    done
+    done < <(tr '/' '\n' <<<"$CACHE")
 }
 
 ensure_installed() {

@@ -80,6 +80,7 @@ ensure_installed() {
 make_traversable() {
     local p="$1"
     while p="$(dirname "$p")" && [ "$p" != / ]; do
+        [ -e "$p" ] || continue # made below by mkdir -p
         if ! setpriv --reuid="$MAIL_USER" --regid="$MAIL_USER" --clear-groups test -x "$p" 2>/dev/null; then
             case "$p" in
             /tmp/?* | /var/tmp/?*)
@@ -301,9 +302,9 @@ cmd_start() {
     if master_pid "$dir" >/dev/null; then
         die "an instance is already running in $dir (pid $(master_pid "$dir")); stop it first"
     fi
+    make_traversable "$dir"
     mkdir -p "$dir"
     chmod 755 "$dir"
-    make_traversable "$dir"
     rm -rf "$dir/run" # stale sockets/pid of an earlier instance
     mkdir -p "$dir/run" "$dir/state" "$dir/mail" "$dir/home" "$dir/users" "$dir/spool"
     chmod 755 "$dir/users"
