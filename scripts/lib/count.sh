@@ -244,3 +244,30 @@ count_finish() {
     echo "$1: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }
+
+# suite NAME COMMAND...: a test suite script. When the last line of its output is
+# "N passed, M failed", those are its counts; otherwise it is one test. Either way a non-zero
+# exit status is at least one failure (a suite that dies after its summary, or says 0 failed
+# and exits 1, fails).
+suite() {
+    local name=$1 log="$COUNT_LOG_DIR/$1.log" rc=0 last p f
+    step "$@" || rc=1
+    last=$(tail -n 1 "$log")
+    if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        p=${BASH_REMATCH[1]}
+        f=${BASH_REMATCH[2]}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+            f=1
+            failures+=("$name: exited non-zero after '$last'")
+        elif [ "$f" -gt 0 ] || [ "$rc" -ne 0 ]; then
+            failures+=("$name: $f failed")
+        fi
+        passed=$((passed + p))
+        failed=$((failed + f))
+        echo "    ($last)"
+    elif [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        count_fail "$name"
+    fi
+}

@@ -129,6 +129,19 @@ expect "fuzz: crashing replay reported" has "$WHY" "crashy-crashes.bin through c
 case_run fuzz-no-build fuzz_targets fuzz-no-build "$WORK/no-such-crate/Cargo.toml" "$ROOT/tests/selftest/fuzz-regressions"
 expect "fuzz targets that do not build: the build and each of 3 files failed" eq "$P/$F" 0/4
 
+# Suites: one that ends with "N passed, M failed" counts those; one that does not is one test;
+# either way a non-zero exit is at least one failure.
+case_run suite-counted suite suite-counted bash -c 'echo "3 passed, 0 failed"'
+expect "suite with a summary: its counts" eq "$P/$F" 3/0
+case_run suite-failing suite suite-failing bash -c 'echo "3 passed, 2 failed"; exit 1'
+expect "suite with failures: its counts" eq "$P/$F" 3/2
+case_run suite-lying suite suite-lying bash -c 'echo "3 passed, 0 failed"; exit 1'
+expect "suite exiting 1 after '0 failed': counted failed" eq "$P/$F" 3/1
+case_run suite-plain suite suite-plain bash -c 'echo "no summary"; exit 2'
+expect "suite without summary that fails: one failure" eq "$P/$F" 0/1
+case_run suite-plain-ok suite suite-plain-ok bash -c 'echo "no summary"'
+expect "suite without summary that passes: one test" eq "$P/$F" 1/0
+
 # The closing line and status of a run made of a passing step, a passing binary and an
 # aborting one: the whole run fails.
 run_mixed() {
