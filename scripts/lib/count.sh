@@ -126,7 +126,7 @@ with open(path, encoding="utf-8", errors="replace") as f:
         pkg_dir = os.path.dirname(m.get("manifest_path", ""))
         src = m.get("target", {}).get("src_path", "")
         label = os.path.relpath(src, pkg_dir) if pkg_dir and src else m["target"]["name"]
-        if m["target"].get("kind") == ["lib"]:
+        if m["target"].get("kind") != ["test"]:
             label += " (unit tests)"
         print(f"{label}\t{pkg_dir}\t{m['executable']}")
 EOF
@@ -189,6 +189,7 @@ cargo_doc_tests() {
 # does not say it executed the file, and every file when the build failed, are failures.
 fuzz_targets() {
     local name=$1 manifest=$2 dir=$3 json log rc label pkg exe file base target start=$SECONDS
+    local replayed=0
     local -A exes=()
     json="$COUNT_LOG_DIR/$name.build.json"
     log="$COUNT_LOG_DIR/$name.build.log"
@@ -224,13 +225,14 @@ fuzz_targets() {
         "${exes[$target]}" "$file" >"$log" 2>&1 </dev/null || rc=$?
         if [ "$rc" -eq 0 ] && grep -qF "Executed $file" "$log"; then
             passed=$((passed + 1))
+            replayed=$((replayed + 1))
         else
             echo "    $base through $target: FAILED (exit status $rc); last lines:"
             show_tail "$log" 30
             count_fail "$name: $base through $target (exit status $rc)"
         fi
     done
-    echo "    $name done ($((SECONDS - start)) s)"
+    echo "    $replayed regression files replayed without a crash ($((SECONDS - start)) s)"
 }
 
 # count_finish PREFIX: prints the failures and the closing line "PREFIX: N passed, M failed";
