@@ -29,6 +29,8 @@ count_fail() {
 # show_tail LOG: the last lines of a log, indented.
 show_tail() {
     tail -n "${2:-40}" "$1" | sed 's/^/    | /'
+    # A log cut mid-line (a crash) has no final newline.
+    if [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ]; then echo; fi
 }
 
 # step NAME COMMAND...: runs COMMAND with its output in COUNT_LOG_DIR/NAME.log; exit status
