@@ -5,7 +5,8 @@
 #   - tests/c/api_test and tests/c/misuse under valgrind (memcheck: errors and definite leaks
 #     fail; suppressions for code outside imapmail in tests/c/valgrind.supp),
 #   - the same two programs built with -fsanitize=address,undefined (ASan + LSan + UBSan),
-#   - examples-c/build/read_inbox and get_all against the demo mailbox.
+#   - the C examples read_inbox and get_all (examples-c/, built into the work directory)
+#     against the demo mailbox.
 # Ends with one line "N passed, M failed" (N and M count the checks of the test programs plus
 # one per build or example step) and exits non-zero on any failure.
 #
@@ -135,7 +136,13 @@ fi
 
 step cargo-build-release cargo build --release || finish
 
-step examples-c-build make -C "$ROOT/examples-c" LIBDIR="$LIBDIR" INCDIR="$ROOT/include" CC="$CC" || true
+# GNU make cannot handle file names with spaces, and the clone may live in such a path: the
+# examples are built through space-free symlinks in $WORK, into $WORK/examples.
+EX="$WORK/examples"
+ln -s "$ROOT" "$WORK/repo"
+ln -s "$LIBDIR" "$WORK/libdir"
+step examples-c-build make -f "$WORK/repo/examples-c/Makefile" LIBDIR="$WORK/libdir" \
+    INCDIR="$WORK/repo/include" BUILD="$EX" CC="$CC" || true
 
 BIN="$WORK/bin"
 mkdir -p "$BIN/lib"
@@ -154,30 +161,34 @@ done
 # ------------------------------------------------------------------------------------------
 # Server and mailboxes
 
-seed() (
-    set -e
-    DOVECOT_OWNER_PID=$$ "$DOVECOT" start "$DC"
-    python3 "$ROOT/tests/c/gen_messages.py" "$WORK/gen"
+# Every command of a step function ends in "|| return 1": step() calls the function as an "if"
+# condition, where bash ignores set -e (in the function and in any subshell of it).
+seed() {
+    DOVECOT_OWNER_PID=$$ "$DOVECOT" start "$DC" || return 1
+    python3 "$ROOT/tests/c/gen_messages.py" "$WORK/gen" || return 1
     local u n f args=()
     for u in bulk flagtest1 flagtest2 corpus; do
-        "$DOVECOT" add-user "$DC" "$u" "$PASSWORD"
+        "$DOVECOT" add-user "$DC" "$u" "$PASSWORD" || return 1
     done
     for n in $(seq 1 200); do
         f="$(printf '%s/gen/bulk/%03d.eml' "$WORK" "$n")"
         if [ $((n % 4)) -eq 0 ]; then args+=(--seen "$f"); else args+=("$f"); fi
     done
-    "$DOVECOT" add-messages "$DC" bulk INBOX "${args[@]}"
-    "$DOVECOT" add-messages "$DC" flagtest1 INBOX "$WORK"/gen/flags/*.eml
-    "$DOVECOT" add-messages "$DC" flagtest2 INBOX "$WORK"/gen/flags/*.eml
+    "$DOVECOT" add-messages "$DC" bulk INBOX "${args[@]}" || return 1
+    "$DOVECOT" add-messages "$DC" flagtest1 INBOX "$WORK"/gen/flags/*.eml || return 1
+    "$DOVECOT" add-messages "$DC" flagtest2 INBOX "$WORK"/gen/flags/*.eml || return 1
     local corpus=()
     mapfile -t corpus < <(python3 "$ROOT/tests/c/corpus_expect.py" --files "$ROOT/tests/corpus/expected.json")
-    [ ${#corpus[@]} -gt 0 ]
-    "$DOVECOT" add-messages "$DC" corpus INBOX "${corpus[@]}"
-    "$DOVECOT" add-message "$DC" corpus 'Odd;Name=1' "$WORK/gen/hostile.eml"
-    "$DOVECOT" add-message "$DC" corpus 'Dossier été/Sous-dossier' "$WORK/gen/bulk/001.eml"
-    "$DOVECOT" seed-demo "$DC"
-    python3 "$ROOT/tests/c/corpus_expect.py" "$ROOT/tests/corpus/expected.json" >"$WORK/corpus.txt"
-)
+    [ ${#corpus[@]} -gt 0 ] || { echo "corpus_expect.py listed no corpus file"; return 1; }
+    "$DOVECOT" add-messages "$DC" corpus INBOX "${corpus[@]}" || return 1
+    "$DOVECOT" add-message "$DC" corpus 'Odd;Name=1' "$WORK/gen/hostile.eml" || return 1
+    "$DOVECOT" add-message "$DC" corpus 'Dossier été/Sous-dossier' "$WORK/gen/bulk/001.eml" || return 1
+    "$DOVECOT" seed-demo "$DC" || return 1
+    python3 "$ROOT/tests/c/corpus_expect.py" "$ROOT/tests/corpus/expected.json" >"$WORK/corpus.txt" || return 1
+    # What the test programs need from here on: a failure above must not leave them half a server.
+    [ -s "$DC/env" ] && [ -s "$WORK/corpus.txt" ] && [ -s "$WORK/gen/hostile.txt" ] ||
+        { echo "seeding left no $DC/env, corpus.txt or hostile.txt"; return 1; }
+}
 if ! step dovecot-start-and-seed seed; then
     finish
 fi
@@ -214,7 +225,6 @@ fi
 # ------------------------------------------------------------------------------------------
 # The examples
 
-EX="$ROOT/examples-c/build"
 expected_subject="$(python3 "$ROOT/tests/c/corpus_expect.py" --subject 01-plain-ascii.eml \
     "$ROOT/tests/corpus/expected.json" 2>/dev/null)"
 example_read_inbox() {
@@ -225,15 +235,17 @@ example_read_inbox() {
     grep -q '^UID ' "$WORK/read_inbox.out" || return 1
     grep -q '^  Attachment 1: ' "$WORK/read_inbox.out" || { echo "no attachment listed"; return 1; }
 }
-example_read_inbox_modes() (
-    set -e
-    IMAPMAIL_PASSWORD=demo-password "$EX/read_inbox" 127.0.0.1 "$IMAP_PORT" demo starttls INBOX 1 "$CA_FILE" | tee "$WORK/unread.out"
-    grep -q 'Read:    no' "$WORK/unread.out"
-    grep -q 'Read:    yes' "$WORK/unread.out" && exit 1
-    IMAPMAIL_PASSWORD=demo-password "$EX/read_inbox" 127.0.0.1 "$IMAP_PORT" demo none INBOX 0 >/dev/null
-    IMAPMAIL_PASSWORD="$PASSWORD" "$EX/read_inbox" 127.0.0.1 "$IMAPS_PORT" corpus tls 'Odd;Name=1' 0 "$CA_FILE" | tee "$WORK/odd.out"
-    grep -q 'Subject: Hostile attachment names' "$WORK/odd.out"
-)
+example_read_inbox_modes() {
+    IMAPMAIL_PASSWORD=demo-password "$EX/read_inbox" 127.0.0.1 "$IMAP_PORT" demo starttls INBOX 1 "$CA_FILE" |
+        tee "$WORK/unread.out" || return 1
+    grep -q 'Read:    no' "$WORK/unread.out" || { echo "unread-only run listed no unread message"; return 1; }
+    ! grep -q 'Read:    yes' "$WORK/unread.out" || { echo "unread-only run listed a read message"; return 1; }
+    IMAPMAIL_PASSWORD=demo-password "$EX/read_inbox" 127.0.0.1 "$IMAP_PORT" demo none INBOX 0 >"$WORK/plain.out" || return 1
+    grep -q '^UID ' "$WORK/plain.out" || { echo "the plain-mode run listed no message"; return 1; }
+    IMAPMAIL_PASSWORD="$PASSWORD" "$EX/read_inbox" 127.0.0.1 "$IMAPS_PORT" corpus tls 'Odd;Name=1' 0 "$CA_FILE" |
+        tee "$WORK/odd.out" || return 1
+    grep -q 'Subject: Hostile attachment names' "$WORK/odd.out" || { echo "hostile message not listed"; return 1; }
+}
 example_read_inbox_errors() {
     local rc=0
     IMAPMAIL_PASSWORD=wrong-Pw-0c3b "$EX/read_inbox" 127.0.0.1 "$IMAPS_PORT" demo tls INBOX 0 "$CA_FILE" >"$WORK/err.out" 2>&1 || rc=$?

@@ -139,14 +139,10 @@ fn start() -> Dovecot {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    // Short path: dovecot's unix sockets live below it (108-byte limit).
-    let base = std::env::temp_dir();
-    let base = if base.as_os_str().len() > 30 {
-        PathBuf::from("/tmp")
-    } else {
-        base
-    };
-    let dir = base.join(format!("imapmail-dc-{}-{:08x}", std::process::id(), nanos));
+    // Below /tmp, whatever TMPDIR says: the path stays short (dovecot's unix sockets live
+    // below it, 108-byte limit), and the mail user the server runs as can reach it (a TMPDIR
+    // in root's home or another private directory would not be).
+    let dir = Path::new("/tmp").join(format!("imapmail-dc-{}-{:08x}", std::process::id(), nanos));
     let _ = OWNED_DIR.set(dir.clone());
     // Registered before starting, so a half-started instance is cleaned up too.
     // SAFETY: `stop_at_exit` is a plain extern "C" fn with no arguments.

@@ -11,8 +11,10 @@
 #
 # courier-imap Provides and Conflicts imap-server like dovecot-imapd, so it is not installed:
 # its .debs (courier-imap, courier-base) are fetched with `apt-get download` into
-# $IMAPMAIL_CACHE (default REPO/.cache/imap-servers), unpacked there with `dpkg -x` and run
-# from there; their runtime dependencies (courier-authlib, authdaemond, userdb, libraries)
+# $IMAPMAIL_CACHE (default /var/cache/imapmail-test/imap-servers, outside the clone: the
+# unprivileged login process must reach it, so not below root's home or a mode-0700
+# directory; `start` refuses such a cache or DIR and says so), unpacked there with `dpkg -x`
+# and run from there; their runtime dependencies (courier-authlib, authdaemond, userdb, libraries)
 # are installed with apt-get. Courier's authentication library has its paths compiled in
 # (/etc/courier, /run/courier/authdaemon), so the instance runs in a private mount namespace
 # (unshare -m, as root) where DIR/etc and DIR/run are mounted over those: nothing outside DIR
@@ -24,7 +26,10 @@ set -euo pipefail
 SELF="$(readlink -f "${BASH_SOURCE[0]}")"
 SCRIPT_DIR="$(dirname "$SELF")"
 REPO="$(readlink -f "$SCRIPT_DIR/../..")"
-CACHE="${IMAPMAIL_CACHE:-$REPO/.cache/imap-servers}"
+# The unpacked server runs as an unprivileged user, which must reach its files: they live outside
+# the clone (whose parents may be private: root's home, a mode-0700 mktemp directory), in a
+# root-owned mode-0755 directory shared by every clone on the machine.
+CACHE="${IMAPMAIL_CACHE:-/var/cache/imapmail-test/imap-servers}"
 PACKAGES=(courier-base courier-imap)
 # Depends that are not needed to run imapd from the unpacked tree.
 SKIP_DEPS='^(courier-base|courier-imap|default-mta|mail-transport-agent|debconf|debconf-2.0|perl|perl:any|adduser|lsb-base|sysvinit-utils|init-d-script|gnutls-bin)$'
@@ -86,9 +91,37 @@ runtime_deps() {
         grep -Ev "$SKIP_DEPS" | sort -u
 }
 
+# The cache directory: made mode 0755 where missing, and refused (with what it needs) when the
+# unprivileged server user cannot reach it or its path would break the generated files.
+prepare_cache() {
+    local p part
+    case "$CACHE" in
+    /*) ;;
+    *) die "IMAPMAIL_CACHE '$CACHE' must be an absolute path" ;;
+    esac
+    case "$CACHE" in
+    *[!A-Za-z0-9._/+-]*) die "IMAPMAIL_CACHE '$CACHE' may only contain A-Z a-z 0-9 . _ / + -" ;;
+    esac
+    # From the top down, so that the first private directory is the one named.
+    p=""
+    while IFS= read -r part; do
+        [ -n "$part" ] || continue
+        p="$p/$part"
+        if [ ! -d "$p" ]; then
+            (umask 022 && mkdir "$p") || die "cannot create $p"
+        fi
+        if ! setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups test -x "$p" 2>/dev/null; then
+            die "$p is not searchable by others (tested as 'nobody'), so the server's own user" \
+                "cannot reach the unpacked server in $CACHE: every directory above it must be" \
+                "searchable by others (not under root's home or a mode-0700 directory); set" \
+                "IMAPMAIL_CACHE to such a place"
+        fi
+    done < <(tr '/' '\n' <<<"$CACHE")
+}
+
 ensure_installed() {
     local root="$CACHE/courier-root" stamp want p missing=()
-    mkdir -p "$CACHE"
+    prepare_cache
     # One installer at a time (test processes may start servers in parallel).
     exec 8>"$CACHE/.install.lock"
     flock 8
@@ -291,6 +324,11 @@ cmd_start() {
     fi
     mkdir -p "$dir"
     chmod 755 "$dir"
+    # imaplogin runs couriertls as an unprivileged user, which reads DIR/etc/imapd.pem.
+    if ! setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups test -x "$dir" 2>/dev/null; then
+        die "DIR $dir is not reachable by others (a parent directory is private?): Courier's" \
+            "unprivileged login process must read its certificate there"
+    fi
     rm -rf "${dir:?}/etc" "${dir:?}/run" "${dir:?}/home"
     mkdir -p "$dir/etc" "$dir/run/authdaemon" "$dir/home" "$dir/users"
     chmod 700 "$dir/users"

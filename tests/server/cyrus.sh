@@ -11,10 +11,11 @@
 #
 # Cyrus (cyrus-imapd) Provides and Conflicts imap-server like dovecot-imapd, so it is not
 # installed: its .debs are fetched with `apt-get download` into $IMAPMAIL_CACHE (default
-# REPO/.cache/imap-servers), unpacked there with `dpkg -x`, and run from there; only their
-# runtime libraries are installed with apt-get. Cyrus runs as the system user `cyrus`
-# (created when missing), so DIR and its parents must be reachable by that user (e.g. not
-# below a mode-0700 mktemp directory). Loopback only; plain (STARTTLS) and implicit-TLS
+# /var/cache/imapmail-test/imap-servers, outside the clone), unpacked there with `dpkg -x`, and
+# run from there; only their runtime libraries are installed with apt-get. Cyrus runs as the
+# system user `cyrus` (created when missing), so the cache, DIR and their parents must be
+# reachable by that user (not below root's home or a mode-0700 directory: `start` refuses them
+# and says so). Loopback only; plain (STARTTLS) and implicit-TLS
 # listeners with a throwaway test CA (DIR/ca.pem). Folders use "/" (altnamespace,
 # unixhierarchysep), like Dovecot. CYRUS_OWNER_PID=PID: the instance stops when PID dies.
 set -euo pipefail
@@ -22,7 +23,10 @@ set -euo pipefail
 SELF="$(readlink -f "${BASH_SOURCE[0]}")"
 SCRIPT_DIR="$(dirname "$SELF")"
 REPO="$(readlink -f "$SCRIPT_DIR/../..")"
-CACHE="${IMAPMAIL_CACHE:-$REPO/.cache/imap-servers}"
+# The unpacked server runs as an unprivileged user, which must reach its files: they live outside
+# the clone (whose parents may be private: root's home, a mode-0700 mktemp directory), in a
+# root-owned mode-0755 directory shared by every clone on the machine.
+CACHE="${IMAPMAIL_CACHE:-/var/cache/imapmail-test/imap-servers}"
 PACKAGES=(cyrus-common cyrus-imapd)
 # Depends of those packages that are not needed to run imapd from the unpacked tree (the
 # MTA, tools, the other package itself, and libraries of daemons that are not started).
@@ -87,9 +91,37 @@ runtime_deps() {
         grep -Ev "$SKIP_DEPS" | sort -u
 }
 
+# The cache directory: made mode 0755 where missing, and refused (with what it needs) when the
+# unprivileged server user cannot reach it or its path would break the generated files.
+prepare_cache() {
+    local p part
+    case "$CACHE" in
+    /*) ;;
+    *) die "IMAPMAIL_CACHE '$CACHE' must be an absolute path" ;;
+    esac
+    case "$CACHE" in
+    *[!A-Za-z0-9._/+-]*) die "IMAPMAIL_CACHE '$CACHE' may only contain A-Z a-z 0-9 . _ / + -" ;;
+    esac
+    # From the top down, so that the first private directory is the one named.
+    p=""
+    while IFS= read -r part; do
+        [ -n "$part" ] || continue
+        p="$p/$part"
+        if [ ! -d "$p" ]; then
+            (umask 022 && mkdir "$p") || die "cannot create $p"
+        fi
+        if ! setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups test -x "$p" 2>/dev/null; then
+            die "$p is not searchable by others (tested as 'nobody'), so the server's own user" \
+                "cannot reach the unpacked server in $CACHE: every directory above it must be" \
+                "searchable by others (not under root's home or a mode-0700 directory); set" \
+                "IMAPMAIL_CACHE to such a place"
+        fi
+    done < <(tr '/' '\n' <<<"$CACHE")
+}
+
 ensure_installed() {
     local root="$CACHE/cyrus-root" stamp want p missing=()
-    mkdir -p "$CACHE"
+    prepare_cache
     # One installer at a time (test processes may start servers in parallel).
     exec 8>"$CACHE/.install.lock"
     flock 8

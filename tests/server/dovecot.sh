@@ -74,13 +74,23 @@ ensure_installed() {
 }
 
 # The mail processes run as $MAIL_USER: every ancestor of DIR must be
-# traversable by it (mktemp -d makes 0700 directories).
+# traversable by it. A private directory below /tmp or /var/tmp (mktemp -d makes
+# 0700 ones) is opened with chmod o+x; anything else (root's home, a private
+# directory elsewhere) is left alone and refused, saying what DIR needs.
 make_traversable() {
     local p="$1"
     while p="$(dirname "$p")" && [ "$p" != / ]; do
+        [ -e "$p" ] || continue # made below by mkdir -p
         if ! setpriv --reuid="$MAIL_USER" --regid="$MAIL_USER" --clear-groups test -x "$p" 2>/dev/null; then
-            echo "dovecot.sh: note: chmod o+x $p (the mail user $MAIL_USER must reach DIR)" >&2
-            chmod o+x "$p"
+            case "$p" in
+            /tmp/?* | /var/tmp/?*)
+                echo "dovecot.sh: note: chmod o+x $p (the mail user $MAIL_USER must reach DIR)" >&2
+                chmod o+x "$p"
+                ;;
+            *) die "$p is not searchable by the mail user $MAIL_USER, which must reach DIR: choose a DIR" \
+                "whose parent directories others may search (e.g. below /tmp), not below root's home or a" \
+                "private directory" ;;
+            esac
         fi
     done
 }
@@ -292,9 +302,9 @@ cmd_start() {
     if master_pid "$dir" >/dev/null; then
         die "an instance is already running in $dir (pid $(master_pid "$dir")); stop it first"
     fi
+    make_traversable "$dir"
     mkdir -p "$dir"
     chmod 755 "$dir"
-    make_traversable "$dir"
     rm -rf "$dir/run" # stale sockets/pid of an earlier instance
     mkdir -p "$dir/run" "$dir/state" "$dir/mail" "$dir/home" "$dir/users" "$dir/spool"
     chmod 755 "$dir/users"

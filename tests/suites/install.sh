@@ -25,8 +25,12 @@ prefix=/opt/imapmail-test
 dest=$tmp/dest
 root=$dest$prefix
 
-make -s build
-make -s install DESTDIR="$dest" PREFIX="$prefix" >/dev/null
+# GNU make cannot handle file names with spaces, and the clone may live in such a path: make
+# runs through a space-free symlink to it (the Makefile finds everything from its own path).
+ln -s "$ROOT" "$tmp/repo"
+mk() { make -s -f "$tmp/repo/Makefile" "$@"; }
+mk build
+mk install DESTDIR="$dest" PREFIX="$prefix" >/dev/null
 version=$(sed -n 's/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
 
 # Layout and symlinks: .so -> .so.0 -> .so.<version>
@@ -108,7 +112,7 @@ for exe in "$tmp/pc/read_inbox" "$tmp/cm/build/read_inbox" "$tmp/pc/read_inbox_s
 done
 echo "install.sh: installed builds read the mailbox over TLS"
 
-make -s uninstall DESTDIR="$dest" PREFIX="$prefix" >/dev/null
+mk uninstall DESTDIR="$dest" PREFIX="$prefix" >/dev/null
 left=$(find "$dest" -type f -o -type l)
 [ -z "$left" ] || die "uninstall left: $left"
 echo "install.sh: ok"

@@ -49,7 +49,13 @@ fi
 
 # ---- build -------------------------------------------------------------------------------------
 log "building the x64 and x86 DLLs"
-make -s windows windows32 >/dev/null
+# GNU make cannot handle file names with spaces, and the clone (or its target directory) may
+# live in such a path: make runs through space-free symlinks to both.
+mklinks=$(mktemp -d /tmp/imwin.XXXXXX)
+ln -s "$ROOT" "$mklinks/repo"
+ln -s "$CARGO_TARGET_DIR" "$mklinks/target"
+CARGO_TARGET_DIR="$mklinks/target" make -s -f "$mklinks/repo/Makefile" windows windows32 >/dev/null
+rm -rf "$mklinks"
 W64=$CARGO_TARGET_DIR/windows-x86_64
 W32=$CARGO_TARGET_DIR/windows-x86
 for f in "$W64"/imapmail.dll "$W64"/libimapmail.dll.a "$W64"/imapmail.def "$W64"/imapmail.lib \
