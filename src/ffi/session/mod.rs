@@ -19,7 +19,7 @@ pub mod progress;
 pub mod testing;
 pub mod trace;
 
-pub use progress::EmailProgressCallback;
+pub use progress::{email_session_progress, email_set_progress_callback, EmailProgressCallback};
 
 /// Implicit TLS from the first byte (default; port 993).
 pub const EMAIL_SECURITY_TLS: u32 = 0;
