@@ -10,6 +10,9 @@
  *    the callback's (done, total) at once. Had it waited for the session, this program would
  *    never end (the suite runs it under `timeout` as a hang detector). The callback runs on the
  *    thread that called email_get_all.
+ * 3. Trace without callbacks: a session started with the trace_queue option gives its whole
+ *    protocol, greeting and login included (credentials redacted), to email_session_trace_next
+ *    called from another thread; a full queue says how many lines it dropped.
  *
  *   host_threads_test HOST PORT USER      (password in IMAPMAIL_PASSWORD; plain IMAP)
  *
@@ -87,6 +90,16 @@ static void *string_worker(void *arg)
         if (strcmp(copy, msg) != 0) bad("the message changed while this thread held it", copy);
     }
     return NULL;
+}
+
+static EmailSession *open_session_with(const char *options)
+{
+    EmailSession *s = email_start_session_ex(host, port, user, password, EMAIL_SECURITY_NONE, options);
+    if (s == NULL) {
+        fprintf(stderr, "host_threads_test: cannot connect: %s\n", email_last_error_message());
+        exit(1);
+    }
+    return s;
 }
 
 static void *closer(void *arg)
@@ -218,6 +231,70 @@ static void progress_poll(void)
     if (email_session_progress(s, &done, &total) != EMAIL_ERR_HANDLE || done != 0 || total != 0) bad("progress of a closed session", "not EMAIL_ERR_HANDLE with (0, 0)");
     printf("host_threads_test: ok: progress polled at once while the session was busy in its callback (%s)\n", detail);
 }
+
+/* ---- 3. queued trace ---------------------------------------------------------------------------- */
+struct drain {
+    EmailSession *s;
+    int lines, greeting, login_redacted, select_seen, leaked, dropped_note;
+    intptr_t last_rc;
+};
+
+static void *drainer(void *arg)
+{
+    struct drain *d = arg;
+    char line[16400];
+    intptr_t rc;
+    while ((rc = email_session_trace_next(d->s, line, sizeof line)) == EMAIL_OK) {
+        d->lines++;
+        if (d->lines == 1 && strncmp(line, "S: * OK", 7) == 0) d->greeting = 1;
+        if (strncmp(line, "C: ", 3) == 0 && (strstr(line, "AUTHENTICATE") != NULL || strstr(line, " LOGIN ") != NULL)
+            && strstr(line, "<redacted>") != NULL)
+            d->login_redacted = 1;
+        if (strncmp(line, "C: ", 3) == 0 && strstr(line, "SELECT") != NULL) d->select_seen = 1;
+        if (strstr(line, password) != NULL) d->leaked = 1;
+        if (strncmp(line, "-- ", 3) == 0 && strstr(line, "dropped") != NULL) d->dropped_note = 1;
+    }
+    d->last_rc = rc;
+    return NULL;
+}
+
+static void trace_queue(void)
+{
+    struct drain d;
+    pthread_t t;
+    int whole;
+    char small[8];
+    EmailSession *plain = open_session();
+    EmailSession *s = open_session_with("timeout_ms=30000;trace_queue=1000");
+    EmailSession *tiny = open_session_with("timeout_ms=30000;trace_queue=2");
+
+    if (email_session_trace_next(plain, small, sizeof small) != EMAIL_ERR_ARGUMENT) bad("trace_next without trace_queue", "not EMAIL_ERR_ARGUMENT");
+    if (email_session_trace_next(s, NULL, 10) != EMAIL_ERR_ARGUMENT) bad("trace_next with NULL buf", "not EMAIL_ERR_ARGUMENT");
+    memset(&d, 0, sizeof d);
+    d.s = s;
+    pthread_create(&t, NULL, drainer, &d);
+    pthread_join(t, NULL);
+    if (d.last_rc != EMAIL_OUT) bad("draining the trace", "did not end with EMAIL_OUT");
+    if (!d.greeting) bad("queued trace", "the first line is not the server's greeting");
+    if (!d.login_redacted) bad("queued trace", "no redacted login line");
+    if (!d.select_seen) bad("queued trace", "no SELECT");
+    if (d.leaked) bad("queued trace", "the password appears in the trace");
+    if (d.dropped_note) bad("queued trace", "lines dropped from a queue of 1000");
+    whole = d.lines;
+    /* A line cut to the buffer, NUL-terminated. */
+    if (email_count(s, 0) < 0) bad("email_count", email_session_error_message(s));
+    if (email_session_trace_next(s, small, sizeof small) != EMAIL_OK || strlen(small) != sizeof small - 1) bad("a line cut to 8 bytes", small);
+    /* The small queue kept its first two lines, then says how many it dropped. */
+    memset(&d, 0, sizeof d);
+    d.s = tiny;
+    drainer(&d);
+    if (d.lines != 3 || !d.greeting || !d.dropped_note || d.last_rc != EMAIL_OUT) bad("trace_queue=2", "not greeting, one line, then a dropped-lines note");
+    email_close_session(tiny);
+    email_close_session(s);
+    email_close_session(plain);
+    if (email_session_trace_next(s, small, sizeof small) != EMAIL_ERR_HANDLE) bad("trace_next on a closed session", "not EMAIL_ERR_HANDLE");
+    printf("host_threads_test: ok: queued trace of the login (%d lines) taken from another thread, credentials redacted\n", whole);
+}
 #endif
 
 int main(int argc, char **argv)
@@ -233,6 +310,7 @@ int main(int argc, char **argv)
     error_strings();
 #ifndef STRINGS_ONLY
     progress_poll();
+    trace_queue();
 #endif
     if (failures != 0) {
         fprintf(stderr, "host_threads_test: %d failure(s)\n", failures);
