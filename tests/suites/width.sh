@@ -26,8 +26,8 @@ WARN=(-std=c99 -pedantic -Wall -Wextra -Werror -Wconversion -Iinclude)
 gcc "${WARN[@]}" -O1 -o "$tmp/width_test" tests/c/width_test.c -ldl
 "$tmp/width_test" "$target/release/libimapmail.so" >"$tmp/width.out" || { cat "$tmp/width.out"; die "width_test"; }
 tail -1 "$tmp/width.out"
-# shellcheck source=tests/suites/width_coverage.sh
-. tests/suites/width_coverage.sh
+# shellcheck source=tests/c/width_coverage.sh
+. tests/c/width_coverage.sh
 width_coverage "$tmp/width.out" || die "width_test does not cover exactly the header's intptr_t functions"
 log "ok: $(grep -c '^covered: ' "$tmp/width.out") intptr_t exports read as 8 and 4 bytes give the documented statuses"
 

@@ -107,8 +107,8 @@ export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 timeout 120 wine64 wineboot -i >/dev/null 2>&1 || die "wineboot failed"
 
 # Result width through each DLL a host loads (no server needed).
-# shellcheck source=tests/suites/width_coverage.sh
-. tests/suites/width_coverage.sh
+# shellcheck source=tests/c/width_coverage.sh
+. tests/c/width_coverage.sh
 passed=0
 width_run() { # NAME WINE DIR EXE DLL
     (cd "$3" && timeout 180 "$2" "$4" "$5") >"$tmp/width.out" 2>&1 || { cat "$tmp/width.out" >&2; die "$1: width_test failed"; }

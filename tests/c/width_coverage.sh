@@ -1,4 +1,4 @@
-# Shared by width.sh and windows.sh (source it): width_coverage OUTPUT checks that the
+# Shared by tests/suites/width.sh and windows.sh (source it): width_coverage OUTPUT checks that the
 # "covered: NAME" lines that tests/c/width_test.c printed name exactly the functions that
 # include/imapmail.h declares as returning intptr_t.
 width_coverage() {
