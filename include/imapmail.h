@@ -400,6 +400,11 @@ const char *email_version(void);
 /**
  * The message behind a status code ("EMAIL_ERR_TLS", ...), for logs. Static; never NULL
  * (an unknown code gives "EMAIL_ERR_UNKNOWN").
+ *
+ * Only the lower 32 bits of `status` are read (every status fits in them), so the name is
+ * right whether the host passes the intptr_t a function returned, a 4-byte integer whose
+ * upper half the calling convention leaves unspecified, or a status whose upper half was
+ * zero-filled.
  */
 const char *email_status_name(intptr_t status);
 
