@@ -8,10 +8,12 @@ pub mod message;
 pub mod mutf7;
 pub mod options;
 pub mod pool;
+pub mod progress;
 pub mod reader;
 pub mod search;
 pub mod session;
 pub mod trace;
+pub mod trace_queue;
 
 pub use error::{Error, Result};
 pub use message::{Address, Attachment, Message};
