@@ -208,6 +208,7 @@ struct SessionOptions {
     std::optional<uint32_t> timeout_ms;         ///< network bound (default 60000)
     std::optional<uint64_t> max_message_bytes;  ///< largest message accepted
     std::optional<bool> pipelining;             ///< default true
+    std::optional<uint32_t> trace_queue;        ///< queue this many trace lines for trace_next()
     bool reconnect = false;                     ///< reads reconnect (keeps the password in memory)
     bool accept_invalid_certs = false;          ///< testing only
     bool xoauth2 = false;                       ///< password is an OAuth2 access token
@@ -227,6 +228,7 @@ struct SessionOptions {
         if (timeout_ms) add("timeout_ms", std::to_string(*timeout_ms));
         if (max_message_bytes) add("max_message_bytes", std::to_string(*max_message_bytes));
         if (pipelining) add("pipelining", *pipelining ? "1" : "0");
+        if (trace_queue) add("trace_queue", std::to_string(*trace_queue));
         if (reconnect) add("reconnect", "1");
         return s;
     }
@@ -740,6 +742,16 @@ public:
         Progress p;
         detail::check(email_session_progress(s_, &p.done, &p.total));
         return p;
+    }
+
+    /// Takes the oldest line of the queued trace (option trace_queue), or std::nullopt when the
+    /// queue is empty. Never waits for the session: callable from any thread while another reads.
+    std::optional<std::string> trace_next() const {
+        std::string line(16400, '\0');
+        if (detail::check(email_session_trace_next(s_, line.data(), line.size())) == EMAIL_OUT)
+            return std::nullopt;
+        line.resize(std::char_traits<char>::length(line.c_str()));
+        return line;
     }
 
     /// Sets (or, with an empty function, removes) the progress callback.

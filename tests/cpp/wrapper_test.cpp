@@ -243,6 +243,8 @@ static void test_strings_and_last_error() {
     o.reconnect = true;
     o.trace_file = "/t";
     CHECK(o.to_string() == "folder=a\\;b;trace_file=/t;timeout_ms=5;pipelining=0;reconnect=1;");
+    o.trace_queue = 50;
+    CHECK(o.to_string() == "folder=a\\;b;trace_file=/t;timeout_ms=5;pipelining=0;trace_queue=50;reconnect=1;");
 }
 
 static void test_folders() {
@@ -658,6 +660,28 @@ static void test_progress_and_trace() {
     CHECK(content.find(env("FIX_PASS")) == std::string::npos);
     std::filesystem::remove(trace);
 
+    // trace_queue: the same trace fetched line by line, then the queue is empty.
+    {
+        imapmail::SessionOptions o;
+        o.ca_file = env("CA_FILE");
+        o.trace_queue = 1000;
+        imapmail::Session t("127.0.0.1", static_cast<uint16_t>(std::stoi(env("IMAPS_PORT"))), env("FIX_USER"),
+                            env("FIX_PASS"), imapmail::Security::tls, o);
+        CHECK(t.count() == 3);
+        std::string queued;
+        size_t n = 0;
+        while (auto line = t.trace_next()) {
+            queued += *line + "\n";
+            n++;
+        }
+        CHECK(n > 0);
+        CHECK(queued.find("AUTHENTICATE") != std::string::npos || queued.find("LOGIN") != std::string::npos);
+        CHECK(queued.find(env("FIX_PASS")) == std::string::npos);
+        CHECK(!t.trace_next().has_value());
+    }
+    // Without trace_queue, trace_next is an argument error.
+    CHECK_THROWS_STATUS(s.trace_next(), EMAIL_ERR_ARGUMENT);
+
     // Moved-from session: every call is a handle error.
     imapmail::Session taken = std::move(s);
     CHECK_THROWS_STATUS(s.progress(), EMAIL_ERR_HANDLE);
@@ -665,6 +689,7 @@ static void test_progress_and_trace() {
     CHECK_THROWS_STATUS(s.set_progress_callback([](uint64_t, uint64_t) { return true; }), EMAIL_ERR_HANDLE);
     CHECK_THROWS_STATUS(s.set_trace_callback(nullptr), EMAIL_ERR_HANDLE);
     CHECK_THROWS_STATUS(s.idle(0), EMAIL_ERR_HANDLE);
+    CHECK_THROWS_STATUS(s.trace_next(), EMAIL_ERR_HANDLE);
     CHECK(s.last_status() == EMAIL_ERR_HANDLE);
     CHECK(taken.count() == 3);
     // Move assignment closes the target's session and takes the other's callbacks.
