@@ -6,7 +6,8 @@ tests/server/cyrus.sh and courier.sh (one connection for many messages).
 
 PROG names the calling script in error messages; STYLE is "plain" (folder names as given,
 "/" separated) or "courier" (below "INBOX." with "." as separator). FOLDER "" only logs in
-(the servers create INBOX and the special-use folders then). "S" marks a message \\Seen.
+(the servers create INBOX and the special-use folders then). A missing FOLDER is created
+with its parents, each a real (selectable) folder. "S" marks a message \\Seen.
 Test fixture only: the password comes on the command line.
 """
 import imaplib, os, sys, time
@@ -40,6 +41,14 @@ if folder:
     if target != "INBOX":
         typ, _ = M.select(target)
         if typ != "OK":
+            # Parents first, as real folders (as dovecot.sh makes them); one that exists
+            # already is answered NO, which is fine.
+            parts = folder.split("/")
+            for depth in range(1, len(parts)):
+                parent = "/".join(parts[:depth])
+                if STYLE == "courier":
+                    parent = "INBOX." + parent.replace("/", ".")
+                M.create(quote(mutf7(parent)))
             typ, data = M.create(target)
             if typ != "OK":
                 die("CREATE %s: %s" % (target, data))
