@@ -255,6 +255,11 @@ pub struct Connection<T: Read + Write> {
 
     /// Tracks if we have read a greeting.
     pub greeting_read: bool,
+
+    /// Untagged responses that did not parse and were skipped (see
+    /// [`Connection::take_skipped`]): the first [`SKIPPED_KEPT`], and how many more.
+    skipped: Vec<Vec<u8>>,
+    skipped_more: usize,
 }
 
 impl<T: Read + Write> Connection<T> {
@@ -270,6 +275,22 @@ impl<T: Read + Write> Connection<T> {
     /// sent to the server will have a tag that is one greater than it otherwise would.
     pub fn skip_tag(&mut self) {
         self.tag += 1;
+    }
+
+    /// The untagged responses skipped since the last call because they did not parse, in the
+    /// order they came, each cut to its first 1,024 bytes; at most [`SKIPPED_KEPT`] of them,
+    /// with the number of those skipped beyond.
+    ///
+    /// An untagged response that the parser rejects (a misspelt or unknown one, such as GNU
+    /// Mailutils imap4d's `* 9 EXPUNGED`) is read to its end, the literals its lines announce
+    /// included, and left out of the answer: the command goes on and completes as usual. What
+    /// the skipped response carried is lost, so a caller that needed it (the `* 1 FETCH` of a
+    /// FETCH, say) can find it here and treat the answer as incomplete.
+    pub fn take_skipped(&mut self) -> (Vec<Vec<u8>>, usize) {
+        (
+            std::mem::take(&mut self.skipped),
+            std::mem::take(&mut self.skipped_more),
+        )
     }
 }
 
@@ -433,6 +454,8 @@ impl<T: Read + Write> Client<T> {
                 stream: BufStream::with_capacities(READ_BUFFER, WRITE_BUFFER, stream),
                 tag: INITIAL_TAG,
                 completed_early: Vec::new(),
+                skipped: Vec::new(),
+                skipped_more: 0,
                 debug: false,
                 greeting_read: false,
             },
@@ -657,9 +680,10 @@ impl<T: Read + Write> Client<T> {
                 continue;
             }
 
-            // Some servers will only send `+\r\n`.
-            if line.starts_with(b"+ ") || &line == b"+\r\n" {
-                let challenge = if &line == b"+\r\n" {
+            // Some servers will only send `+\r\n` (or `+\n`: a bare LF ends a line too).
+            let bare = &line == b"+\r\n" || &line == b"+\n";
+            if line.starts_with(b"+ ") || bare {
+                let challenge = if bare {
                     Vec::new()
                 } else {
                     let line_str = ok_or_unauth_client_err!(
@@ -1845,6 +1869,7 @@ impl<T: Read + Write> Connection<T> {
         // Start of a line to parse again after its 8-bit text was replaced (see below).
         let mut reparse = None;
         let mut bare_code = false;
+        let mut skip = false;
         let mut early_done = None;
         let match_tag = format!("{}{}", TAG_PREFIX, expect);
         if let Some(i) = self.completed_early.iter().position(|(t, _)| *t == expect) {
@@ -1956,6 +1981,12 @@ impl<T: Read + Write> Connection<T> {
                         bare_code = true;
                         None
                     }
+                    // An untagged response that does not parse (misspelt, unknown: GNU Mailutils
+                    // imap4d answers EXPUNGE with `* 9 EXPUNGED`): skipped (see below).
+                    Err(_) if line.starts_with(b"* ") => {
+                        skip = true;
+                        None
+                    }
                     // Anything else is not IMAP: say so (it used to be reported as a BYE
                     // with no explanation, which reads like the server ending the session).
                     _ => {
@@ -1970,6 +2001,10 @@ impl<T: Read + Write> Connection<T> {
                 // Not part of this command's answer.
                 data.truncate(line_start);
                 self.completed_early.push(done);
+                continue;
+            }
+            if std::mem::take(&mut skip) {
+                self.skip_response(data, line_start)?;
                 continue;
             }
             if let Some(start) = reparse {
@@ -2026,6 +2061,25 @@ impl<T: Read + Write> Connection<T> {
         }
     }
 
+    /// Reads the rest of the unparseable untagged response that starts at `data[start..]`
+    /// (each literal its lines announce, and the line after it), keeps an excerpt of it for
+    /// [`Connection::take_skipped`] and removes it from `data`. A literal cut short by the end
+    /// of the stream is [`Error::ConnectionLost`], as everywhere else.
+    fn skip_response(&mut self, data: &mut Vec<u8>, start: usize) -> Result<()> {
+        while let Some(len) = trailing_literal(&data[start..]) {
+            self.read_literal(data, len)?;
+            self.readline(data)?;
+        }
+        if self.skipped.len() < SKIPPED_KEPT {
+            let end = data.len().min(start + INVALID_EXCERPT);
+            self.skipped.push(data[start..end].to_vec());
+        } else {
+            self.skipped_more += 1;
+        }
+        data.truncate(start);
+        Ok(())
+    }
+
     pub(crate) fn readline(&mut self, into: &mut Vec<u8>) -> Result<usize> {
         use std::io::BufRead;
         let read = self.stream.read_until(LF, into)?;
@@ -2034,9 +2088,10 @@ impl<T: Read + Write> Connection<T> {
         }
 
         if self.debug {
-            // Remove CRLF
-            let len = into.len();
-            let line = &into[(len - read)..(len - 2)];
+            // Remove the line end (CRLF, or a bare LF)
+            let line = &into[into.len() - read..];
+            let line = line.strip_suffix(&[LF]).unwrap_or(line);
+            let line = line.strip_suffix(&[CR]).unwrap_or(line);
             eprintln!("S: {}", String::from_utf8_lossy(line));
         }
 
@@ -2167,6 +2222,10 @@ impl<T: Read + Write> Connection<T> {
 /// Bytes of an unparseable response kept in [`ParseError::Invalid`].
 const INVALID_EXCERPT: usize = 1024;
 
+/// Skipped responses kept for [`Connection::take_skipped`] between two calls; only counted
+/// beyond.
+pub const SKIPPED_KEPT: usize = 64;
+
 /// Largest step by which [`Connection::read_literal`] grows its buffer ahead of the data.
 const LITERAL_CHUNK: usize = 64 * 1024 * 1024;
 /// Room [`Connection::read_literal`] keeps after a literal for the rest of its line.
@@ -2198,9 +2257,38 @@ fn part_buffer(min_bytes: usize) -> Vec<u8> {
 /// Write buffer of a connection: commands are short.
 const WRITE_BUFFER: usize = 8 * 1024;
 
-/// True for one complete line: ends in CRLF, no literal (so no message data) inside.
+/// True for one complete line: ends in CRLF (or a bare LF), no literal (so no message data)
+/// inside.
 fn is_plain_line(line: &[u8]) -> bool {
-    line.ends_with(b"\r\n") && !line[..line.len() - 2].contains(&b'\n')
+    line.ends_with(b"\n") && !line[..line.len() - 1].contains(&b'\n')
+}
+
+/// The length of the literal that an unparseable response read so far announces at its end
+/// (`{N}` or `~{N}`, then CRLF or a bare LF), whose data therefore follows. Not in status
+/// text: after `* OK`, `* NO`, `* BAD`, `* BYE` or `* PREAUTH` the rest of the line is
+/// human-readable, where a `{N}` means nothing.
+fn trailing_literal(response: &[u8]) -> Option<usize> {
+    let head = response
+        .strip_suffix(b"}\r\n")
+        .or_else(|| response.strip_suffix(b"}\n"))?;
+    let second = response.get(2..)?;
+    let word_len = second
+        .iter()
+        .position(|b| !b.is_ascii_alphabetic())
+        .unwrap_or(second.len());
+    let word = second[..word_len].to_ascii_uppercase();
+    let after = second.get(word_len).copied();
+    if matches!(&word[..], b"OK" | b"NO" | b"BAD" | b"BYE" | b"PREAUTH")
+        && matches!(after, Some(b' ' | b'[' | b'\r' | b'\n'))
+    {
+        return None;
+    }
+    let digits = head.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let open = head.len().checked_sub(digits + 1)?;
+    if digits == 0 || digits > 19 || head[open] != b'{' {
+        return None;
+    }
+    str::from_utf8(&head[open + 1..]).ok()?.parse().ok()
 }
 
 /// True for one complete line with bytes >= 0x80.
@@ -2208,7 +2296,7 @@ fn is_plain_line_with_8bit(line: &[u8]) -> bool {
     is_plain_line(line) && line.iter().any(|&b| b >= 0x80)
 }
 
-/// The length of the literal announced at the very end of `buf` (`{N}\r\n`), when the parser
+/// The length of the literal announced at the very end of `buf` (`{N}\r\n` or `{N}\n`), when the parser
 /// reported that it needs exactly that many more bytes, i.e. is waiting for the literal's data.
 ///
 /// Anything else (no announcement, a `{N}` that ends human-readable text, a parser needing
@@ -2218,7 +2306,9 @@ fn announced_literal(buf: &[u8], needed: nom::Needed) -> Option<usize> {
         nom::Needed::Size(n) => n.get(),
         nom::Needed::Unknown => return None,
     };
-    let head = buf.strip_suffix(b"}\r\n")?;
+    let head = buf
+        .strip_suffix(b"}\r\n")
+        .or_else(|| buf.strip_suffix(b"}\n"))?;
     let digits = head.len() - head.iter().rev().take_while(|b| b.is_ascii_digit()).count();
     if digits == head.len() || digits == 0 || head[digits - 1] != b'{' {
         return None;
@@ -2324,6 +2414,143 @@ mod tests {
         let (mut actual_response, i) = client.read_response().unwrap();
         actual_response.truncate(i);
         assert_eq!(Vec::<u8>::new(), actual_response);
+    }
+
+    #[test]
+    fn a_bare_lf_ends_the_lines_of_a_login_and_an_authenticate() {
+        // GNU Mailutils imap4d 3.15 ends the tagged OK of AUTHENTICATE with a bare LF.
+        let client = Client::new(MockStream::new(b"a1 OK Logged in\n".to_vec()));
+        assert!(client.login("user", "pass").is_ok());
+        let answer = b"+\na1 OK AUTHENTICATE PLAIN authentication successful\n".to_vec();
+        let client = Client::new(MockStream::new(answer));
+        let session = client.authenticate("PLAIN", &Fixed(b"foo")).unwrap();
+        assert_eq!(
+            session.stream.get_ref().written_buf,
+            b"a1 AUTHENTICATE PLAIN\r\nZm9v\r\n".to_vec()
+        );
+        // A challenge on a `+ ` line that ends in a bare LF.
+        let answer = b"+ \na1 OK done\n".to_vec();
+        let client = Client::new(MockStream::new(answer));
+        assert!(client.authenticate("PLAIN", &Fixed(b"foo")).is_ok());
+        assert_eq!(parse_authenticate_response("+ Zm9v\n").unwrap(), "Zm9v");
+        assert_eq!(parse_authenticate_response("+ Zm9v\r\n").unwrap(), "Zm9v");
+    }
+
+    #[test]
+    fn a_bare_lf_ends_the_lines_of_a_fetch_and_its_literal_announcement() {
+        for chunk in [1, 3, 1 << 20] {
+            let response = b"* 1 FETCH (UID 7 BODY[] {5}\nab\r\nc)\n* 2 EXISTS\n\
+                             * 2 FETCH (UID 8 BODY[] {2}\r\nde FLAGS (\\Seen))\na1 OK done\n"
+                .to_vec();
+            let mut session = mock_session!(ChunkedStream::new(response, chunk));
+            let fetches = session.uid_fetch("7:8", "BODY[]").unwrap();
+            let bodies: Vec<_> = fetches.iter().map(|f| (f.uid, f.body())).collect();
+            assert_eq!(
+                bodies,
+                vec![(Some(7), Some(&b"ab\r\nc"[..])), (Some(8), Some(&b"de"[..]))]
+            );
+        }
+        // The literal is read in one go after a `{N}\n` announcement as after `{N}\r\n`.
+        let needed = nom::Needed::new(5);
+        assert_eq!(announced_literal(b"* 1 FETCH (BODY[] {5}\n", needed), Some(5));
+        assert_eq!(announced_literal(b"* 1 FETCH (BODY[] {5}\r\n", needed), Some(5));
+    }
+
+    #[test]
+    fn a_line_of_a_bare_lf_is_shown_in_debug_output_without_a_panic() {
+        // The debug output cut two bytes (CRLF) off every line: a slice out of range here.
+        let mut client = Client::new(MockStream::new(b"\n* 1 EXISTS\na0 OK\n".to_vec()));
+        client.debug = true;
+        let mut line = Vec::new();
+        assert_eq!(client.readline(&mut line).unwrap(), 1);
+        assert!(client.read_response().is_ok());
+    }
+
+    #[test]
+    fn an_unparseable_untagged_response_is_skipped() {
+        // GNU Mailutils imap4d 3.15 answers EXPUNGE so.
+        let response = b"* 8 EXPUNGE\r\n* 9 EXPUNGED\r\n* 3 EXISTS\r\na1 OK EXPUNGE completed\r\n";
+        let mut session = mock_session!(MockStream::new(response.to_vec()));
+        let deleted = session.expunge().unwrap();
+        assert_eq!(deleted.seqs().collect::<Vec<_>>(), vec![8]);
+        assert_eq!(
+            session.take_skipped(),
+            (vec![b"* 9 EXPUNGED\r\n".to_vec()], 0)
+        );
+        assert_eq!(session.take_skipped(), (Vec::new(), 0));
+        assert!(matches!(
+            session.unsolicited_responses.pop_front(),
+            Some(UnsolicitedResponse::Exists(3))
+        ));
+        // With literals: each is read in full, with the line after it, before the next
+        // response; in every chunking of the stream.
+        for chunk in [1, 2, 7, 1 << 20] {
+            let response = b"* FOO {5}\r\nhello\r\n* 1 FETCH (UID 7 BODY[] {3}\nab\n GARBAGE {2}\r\n()\r\n\
+                             * 2 FETCH (UID 8 BODY[] {3}\r\nxyz)\r\na1 OK done\r\n";
+            let mut session = mock_session!(ChunkedStream::new(response.to_vec(), chunk));
+            let fetches = session.uid_fetch("7:8", "BODY[]").unwrap();
+            let got: Vec<_> = fetches.iter().map(|f| (f.uid, f.body())).collect();
+            assert_eq!(got, vec![(Some(8), Some(&b"xyz"[..]))]);
+            assert_eq!(
+                session.take_skipped(),
+                (
+                    vec![
+                        b"* FOO {5}\r\nhello\r\n".to_vec(),
+                        b"* 1 FETCH (UID 7 BODY[] {3}\nab\n GARBAGE {2}\r\n()\r\n".to_vec()
+                    ],
+                    0
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_skipped_response_between_the_parts_of_a_pipelined_answer() {
+        let response = b"* 1 FETCH (UID 7 BODY[] {3}\r\nabc)\r\n* 1 EXPUNGED\r\n\
+                         * 2 FETCH (UID 8 BODY[] {2}\r\nde)\r\n* XYZZY (1 2 {1}\r\n))\r\n\
+                         * 3 FETCH (UID 9 BODY[] {1}\r\nf)\r\na1 OK done\r\n";
+        let mut session = mock_session!(ChunkedStream::new(response.to_vec(), 5));
+        let first = session.uid_fetch_send("7:9", "BODY.PEEK[]").unwrap();
+        let mut uids = Vec::new();
+        loop {
+            let (part, done) = session.fetch_receive_part(&first, 1).unwrap();
+            uids.extend(part.iter().map(|f| f.uid));
+            if done {
+                break;
+            }
+        }
+        assert_eq!(uids, vec![Some(7), Some(8), Some(9)]);
+        let (skipped, more) = session.take_skipped();
+        assert_eq!(skipped.len() + more, 2);
+        assert_eq!(skipped[1], b"* XYZZY (1 2 {1}\r\n))\r\n".to_vec());
+    }
+
+    #[test]
+    fn what_a_skipped_response_cannot_excuse() {
+        // A literal cut short by the end of the stream.
+        let mut session = mock_session!(ChunkedStream::new(&b"* FOO {5}\r\nhel"[..], 4));
+        let r = session.noop();
+        assert!(matches!(r, Err(Error::ConnectionLost)), "{r:?}");
+        // A tagged completion that does not parse.
+        let mut session = mock_session!(MockStream::new(b"a1 DONE fine\r\n".to_vec()));
+        assert!(matches!(session.noop(), Err(Error::Parse(_))));
+        // Status text ending like a literal announces none.
+        let response = b"* OK [FOO {5}\r\n* BYE {3}\r\na1 OK\r\n";
+        let mut session = mock_session!(MockStream::new(response.to_vec()));
+        assert!(session.noop().is_ok());
+        // Past SKIPPED_KEPT, skipped responses are only counted.
+        let mut response = b"* NOPE\r\n".repeat(SKIPPED_KEPT + 6);
+        response.extend_from_slice(b"a1 OK\r\n");
+        let mut session = mock_session!(MockStream::new(response));
+        session.noop().unwrap();
+        let (skipped, more) = session.take_skipped();
+        assert_eq!((skipped.len(), more), (SKIPPED_KEPT, 6));
+        assert_eq!(trailing_literal(b"* X {12}\n"), Some(12));
+        assert_eq!(trailing_literal(b"* X ~{12}\r\n"), Some(12));
+        assert_eq!(trailing_literal(b"* X {}\r\n"), None);
+        assert_eq!(trailing_literal(b"* no {3}\r\n"), None);
+        assert_eq!(trailing_literal(b"* NOT {3}\r\n"), Some(3));
+        assert_eq!(trailing_literal(b"* X {99999999999999999999}\r\n"), None);
     }
 
     #[test]
@@ -2750,7 +2977,8 @@ mod tests {
         assert_eq!(announced_literal(b"{5}\r\n", Needed::Unknown), None);
         assert_eq!(announced_literal(b"5}\r\n", one(5)), None);
         assert_eq!(announced_literal(b"{}\r\n", one(5)), None);
-        assert_eq!(announced_literal(b"{5}\n", one(5)), None);
+        // A bare LF ends the announcement as CRLF does (imap-proto accepts it).
+        assert_eq!(announced_literal(b"{5}\n", one(5)), Some(5));
         assert_eq!(announced_literal(b"{5+}\r\n", one(5)), None);
         assert_eq!(
             announced_literal(b"{99999999999999999999999}\r\n", one(5)),

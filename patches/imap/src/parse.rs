@@ -10,7 +10,8 @@ use super::error::{Error, ParseError, Result};
 use super::types::*;
 
 lazy_static! {
-    static ref AUTH_RESP_REGEX: Regex = Regex::new("^\\+ (.*)\r\n").unwrap();
+    // The line may end in a bare LF (see `imap_proto::parser::core::crlf`).
+    static ref AUTH_RESP_REGEX: Regex = Regex::new("^\\+ (.*?)\r?\n").unwrap();
 }
 
 pub fn parse_authenticate_response(line: &str) -> Result<&str> {

@@ -89,10 +89,24 @@ pub fn is_quoted_specials(c: u8) -> bool {
     c == b'"' || c == b'\\'
 }
 
+// ----- line ends -----
+
+/// CRLF, or a bare LF: the end of a response line.
+///
+/// RFC 3501 ends every line with CRLF, but some servers end some lines with a bare LF (GNU
+/// Mailutils imap4d 3.15 ends the tagged OK of AUTHENTICATE so). Outside a literal, a LF can
+/// only end a line, so taking it for one loses nothing; clients such as Python's imaplib do
+/// the same.
+pub fn crlf(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    alt((tag(b"\r\n"), tag(b"\n")))(i)
+}
+
 /// literal = "{" number "}" CRLF *CHAR8
 ///            ; Number represents the number of CHAR8s
+///
+/// A bare LF after the announcement is accepted as its line end (see [`crlf`]).
 pub fn literal(input: &[u8]) -> IResult<&[u8], &[u8]> {
-    let mut parser = tuple((tag(b"{"), number, tag(b"}"), tag("\r\n")));
+    let mut parser = tuple((tag(b"{"), number, tag(b"}"), crlf));
 
     let (remaining, (_, count, _, _)) = parser(input)?;
 

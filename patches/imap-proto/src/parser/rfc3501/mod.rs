@@ -639,7 +639,7 @@ pub(crate) fn continue_req(i: &[u8]) -> IResult<&[u8], Response<'_>> {
     // Some servers do not send the space :/
     // TODO: base64
     map(
-        tuple((tag("+"), opt(tag(" ")), resp_text, tag("\r\n"))),
+        tuple((tag("+"), opt(tag(" ")), resp_text, crlf)),
         |(_, _, text, _)| Response::Continue {
             code: text.0,
             information: text.1.map(Cow::Borrowed),
@@ -653,13 +653,7 @@ pub(crate) fn continue_req(i: &[u8]) -> IResult<&[u8], Response<'_>> {
 //                     ; Status condition
 pub(crate) fn response_tagged(i: &[u8]) -> IResult<&[u8], Response<'_>> {
     map(
-        tuple((
-            imap_tag,
-            tag(b" "),
-            status,
-            trailing_resp_text,
-            tag(b"\r\n"),
-        )),
+        tuple((imap_tag, tag(b" "), status, trailing_resp_text, crlf)),
         |(tag, _, status, text, _)| Response::Done {
             tag,
             status,
@@ -710,7 +704,7 @@ pub(crate) fn response_data(i: &[u8]) -> IResult<&[u8], Response<'_>> {
         )),
         preceded(
             many0(tag(b" ")), // Outlook server sometimes sends whitespace at the end of STATUS response.
-            tag(b"\r\n"),
+            crlf,
         ),
     )(i)
 }
@@ -718,6 +712,85 @@ pub(crate) fn response_data(i: &[u8]) -> IResult<&[u8], Response<'_>> {
 #[cfg(test)]
 mod tests {
     use crate::types::*;
+
+    #[test]
+    fn a_bare_lf_ends_a_line_as_crlf_does() {
+        use crate::parser::parse_response;
+        use std::borrow::Cow;
+        // GNU Mailutils imap4d: the tagged OK of AUTHENTICATE ends in a bare LF.
+        let r = parse_response(b"a3 OK AUTHENTICATE PLAIN authentication successful\n");
+        match r {
+            Ok((
+                rest,
+                Response::Done {
+                    status,
+                    information,
+                    ..
+                },
+            )) => {
+                assert!(rest.is_empty());
+                assert_eq!(status, Status::Ok);
+                assert_eq!(
+                    information.as_deref(),
+                    Some("AUTHENTICATE PLAIN authentication successful")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Untagged data and status, a continuation request, a literal's announcement and the
+        // line after it: each gives what the CRLF form gives, and leaves the same rest.
+        for crlf in [
+            &b"* 3 EXISTS\r\nnext"[..],
+            b"* OK [UIDNEXT 7] next\r\nnext",
+            b"+ go ahead\r\nnext",
+            b"+\r\nnext",
+            b"a1 OK\r\nnext",
+            b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nnext",
+            b"* 1 FETCH (UID 7 BODY[] {5}\r\nab\r\nc)\r\nnext",
+            b"* 1 FETCH (UID 7 BODY[] {4}\r\nab\nc)\r\nnext",
+        ] {
+            let lf = String::from_utf8_lossy(crlf)
+                .replacen("}\r\n", "}\n", 1)
+                .replace(")\r\nnext", ")\nnext")
+                .replace("\r\nnext", "\nnext");
+            let (rest, with_lf) = parse_response(lf.as_bytes()).unwrap();
+            let (rest_crlf, with_crlf) = parse_response(crlf).unwrap();
+            assert_eq!(rest, b"next");
+            assert_eq!(rest_crlf, b"next");
+            // The literal of the first FETCH is 5 bytes either way; compare the rest.
+            if !lf.contains("{5}") {
+                assert_eq!(with_lf, with_crlf, "{lf:?}");
+            }
+        }
+        let r = parse_response(b"* 1 FETCH (UID 7 BODY[] {3}\nabc)\n");
+        match r {
+            Ok((_, Response::Fetch(1, attrs))) => {
+                assert!(attrs.contains(&AttributeValue::BodySection {
+                    section: None,
+                    index: None,
+                    data: Some(Cow::Borrowed(&b"abc"[..])),
+                }));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_cr_alone_is_not_a_line_end() {
+        use crate::parser::parse_response;
+        // A CR at the end of the data may be the first half of a CRLF: wait for more.
+        assert!(matches!(
+            parse_response(b"a1 OK done\r"),
+            Err(nom::Err::Incomplete(_))
+        ));
+        assert!(matches!(
+            parse_response(b"* 3 EXISTS\r"),
+            Err(nom::Err::Incomplete(_))
+        ));
+        // A CR followed by anything but LF ends nothing.
+        assert!(parse_response(b"* 3 EXISTS\rx\n").is_err());
+        assert!(parse_response(b"* 1 FETCH (BODY[] {3}\rabc)\r\n").is_err());
+    }
 
     #[test]
     fn internaldate_nil_is_a_parse_error_not_a_panic() {
