@@ -260,16 +260,28 @@ fn folders_round_trip_with_awkward_names(k: Kind) {
         assert_eq!((messages, unseen), (0, 0), "{name}");
         assert!(uidnext >= 1 && uidvalidity > 0, "{name}");
 
-        // APPENDUID with UIDPLUS; imap4d has none: 0, the message still gets UIDNEXT.
+        // APPENDUID with UIDPLUS, and the message gets the UIDNEXT that STATUS gave.
+        // imap4d has no UIDPLUS (0), and its STATUS of a folder never selected is not to be
+        // trusted: UIDNEXT moves by two on an APPEND and UIDVALIDITY is fixed only when the
+        // folder is first opened; there the UID is taken from the read.
         let appended = append(s, name, &raw, 0, 0);
-        let uid = uidnext;
-        assert_eq!(appended, if k.has_uidplus() { uid } else { 0 }, "{name}");
-        assert_eq!(status(s, name), (1, 1, uid + 1, uidvalidity), "{name}");
+        let after = status(s, name);
+        assert_eq!((after.0, after.1), (1, 1), "{name}");
+        if k != Kind::Imap4d {
+            assert_eq!(appended, uidnext, "{name}");
+            assert_eq!(after, (1, 1, uidnext + 1, uidvalidity), "{name}");
+        } else {
+            assert_eq!(appended, 0, "{name}");
+        }
 
         select(s, name);
         let got = read_all(s);
         assert_eq!(got.len(), 1, "{name}");
-        assert_eq!((got[0].0, got[0].1.as_str()), (uid, "Round trip"), "{name}");
+        assert_eq!(got[0].1, "Round trip", "{name}");
+        let uid = got[0].0;
+        if k != Kind::Imap4d {
+            assert_eq!(uid, uidnext, "{name}");
+        }
 
         let q = email_search_new();
         ok(unsafe { email_search_subject(q, cstr("round").as_ptr()) });
@@ -458,8 +470,10 @@ fn unknown_folders_are_not_found_with_the_servers_words(k: Kind) {
         }),
     ] {
         assert_eq!(rc, EMAIL_ERR_NOT_FOUND, "{what}: {}", last_message());
+        // The server's words; imap4d says only "UID COPY [TRYCREATE] failed".
+        let lower = last_message().to_ascii_lowercase();
         assert!(
-            last_message().to_ascii_lowercase().contains("exist"),
+            lower.contains("exist") || (k == Kind::Imap4d && lower.contains("[trycreate]")),
             "{what}: {}",
             last_message()
         );
@@ -598,18 +612,40 @@ fn flags_and_keywords_are_seen_by_a_second_session(k: Kind) {
         EMAIL_FLAG_FLAGGED | EMAIL_FLAG_ANSWERED,
         1,
     ));
-    ok(unsafe { email_add_keyword(s, uids[1], cstr("$Work").as_ptr()) });
-    ok(unsafe { email_add_keyword(s, uids[1], cstr("Later").as_ptr()) });
+    // Keywords: all but imap4d, which refuses them (BAD "Unrecognized flag"; the session goes
+    // on).
+    let keywords = |want: &[&str]| -> Vec<String> {
+        if k.has_keywords() {
+            want.iter().map(|w| w.to_string()).collect()
+        } else {
+            Vec::new()
+        }
+    };
+    for kw in ["$Work", "Later"] {
+        let rc = unsafe { email_add_keyword(s, uids[1], cstr(kw).as_ptr()) };
+        if k.has_keywords() {
+            ok(rc);
+        } else {
+            assert_eq!(rc, EMAIL_ERR_SERVER, "{}", last_message());
+            assert!(
+                last_message().contains("Unrecognized flag"),
+                "{}",
+                last_message()
+            );
+        }
+    }
 
     let other = open(d, &user);
     let seen = read_all(other);
     assert_eq!(seen[0].2, EMAIL_FLAG_SEEN);
     assert_eq!(seen[1].2, EMAIL_FLAG_FLAGGED | EMAIL_FLAG_ANSWERED);
-    assert_eq!(seen[1].3, vec!["$Work".to_string(), "Later".to_string()]);
+    assert_eq!(seen[1].3, keywords(&["$Work", "Later"]));
     assert_eq!(seen[2].2, 0);
 
     ok(email_set_flags(s, uids[1], EMAIL_FLAG_ANSWERED, 0));
-    ok(unsafe { email_remove_keyword(s, uids[1], cstr("$Work").as_ptr()) });
+    if k.has_keywords() {
+        ok(unsafe { email_remove_keyword(s, uids[1], cstr("$Work").as_ptr()) });
+    }
     ok(email_mark_read(s, uids[0], 0));
     // A session opened now sees the changes; so does the one already open, except on Courier,
     // whose open sessions do not learn of keywords another session removed.
@@ -621,7 +657,7 @@ fn flags_and_keywords_are_seen_by_a_second_session(k: Kind) {
     for seen in views {
         assert_eq!(seen[0].2, 0);
         assert_eq!(seen[1].2, EMAIL_FLAG_FLAGGED);
-        assert_eq!(seen[1].3, vec!["Later".to_string()]);
+        assert_eq!(seen[1].3, keywords(&["Later"]));
     }
     assert_eq!(email_close_session(fresh), EMAIL_OK);
 
@@ -679,11 +715,15 @@ fn conveniences_act_on_a_message_read_earlier(k: Kind) {
     ok(email_message_mark_read(s, m, 1));
     // The message object keeps the flags it was read with.
     assert_eq!(email_message_is_read(m), 0);
+    // The server's flags, as another session sees them; imap4d writes a session's flag
+    // changes to the Maildir only when the session ends, so there the session itself reads
+    // them back from the server.
     let other = open(d, &user);
-    assert_eq!(read_all(other)[0].2, EMAIL_FLAG_SEEN);
+    let viewer = if k == Kind::Imap4d { s } else { other };
+    assert_eq!(read_all(viewer)[0].2, EMAIL_FLAG_SEEN);
     ok(email_message_mark_read(s, m, 0));
     ok(email_message_set_flags(s, m, EMAIL_FLAG_FLAGGED, 1));
-    assert_eq!(read_all(other)[0].2, EMAIL_FLAG_FLAGGED);
+    assert_eq!(read_all(viewer)[0].2, EMAIL_FLAG_FLAGGED);
 
     // From another folder, the same UID is another message: refused.
     select(s, &other_folder);
@@ -724,30 +764,36 @@ fn conveniences_act_on_a_message_read_earlier(k: Kind) {
 fn expunge_removes_only_what_this_session_deleted(k: Kind) {
     let d = servers::server(k);
     let user = user_with(d, 5, |_| false);
-    let s = open(d, &user);
+    // Another program marks a message deleted (and ends its session: imap4d writes flags to
+    // the Maildir then); this session must not expunge it. Without UIDPLUS (imap4d) imapmail
+    // clears that flag for the time of a plain EXPUNGE and sets it again.
     let other = open(d, &user);
-    let uids: Vec<u32> = read_all(s).iter().map(|m| m.0).collect();
-    // Another program marks a message deleted; this session must not expunge it.
+    let uids: Vec<u32> = read_all(other).iter().map(|m| m.0).collect();
     ok(email_set_flags(other, uids[4], EMAIL_FLAG_DELETED, 1));
+    assert_eq!(email_close_session(other), EMAIL_OK);
+    let s = open(d, &user);
+    assert_eq!(read_all(s)[4].2, EMAIL_FLAG_DELETED);
     ok(email_delete_message(s, uids[1]));
     ok(email_set_flags(s, uids[2], EMAIL_FLAG_DELETED, 1));
     // Marked, then unmarked: stays.
     ok(email_delete_message(s, uids[3]));
     ok(email_set_flags(s, uids[3], EMAIL_FLAG_DELETED, 0));
     ok(email_expunge(s));
-    // Seen from a new session: servers may tell an open one of another's expunge later
-    // (Courier does so at its next poll).
-    let fresh = open(d, &user);
-    let left: Vec<u32> = read_all(fresh).iter().map(|m| m.0).collect();
-    assert_eq!(left, vec![uids[0], uids[3], uids[4]]);
-    assert_eq!(read_all(fresh)[2].2, EMAIL_FLAG_DELETED);
-    assert_eq!(email_close_session(fresh), EMAIL_OK);
     assert_eq!(email_count(s, 0), 3);
     // Nothing left to expunge for this session: nothing happens.
     ok(email_expunge(s));
     assert_eq!(email_count(s, 0), 3);
-    assert_eq!(email_close_session(other), EMAIL_OK);
     assert_eq!(email_close_session(s), EMAIL_OK);
+    // Seen from a new session.
+    let fresh = open(d, &user);
+    let left = read_all(fresh);
+    assert_eq!(
+        left.iter().map(|m| m.0).collect::<Vec<_>>(),
+        vec![uids[0], uids[3], uids[4]]
+    );
+    assert_eq!(left[1].2, 0);
+    assert_eq!(left[2].2, EMAIL_FLAG_DELETED);
+    assert_eq!(email_close_session(fresh), EMAIL_OK);
 }
 
 fn copy_and_move_give_the_new_uids(k: Kind) {
@@ -981,9 +1027,11 @@ fn search_criteria_and_reading_the_results(k: Kind) {
         run(&|q| ok(email_search_uid_range(q, gen[2], gen[4]))),
         vec![gen[2], gen[3], gen[4]]
     );
+    // "UID braces:*": imap4d 3.15 answers every "UID n:*" with nothing.
+    let open_range = |want: Vec<u32>| if k == Kind::Imap4d { vec![] } else { want };
     assert_eq!(
         run(&|q| ok(email_search_uid_range(q, braces, 0))),
-        vec![braces]
+        open_range(vec![braces])
     );
     assert_eq!(
         run(&|q| ok(email_search_larger(q, 100_000))),
@@ -1022,7 +1070,10 @@ fn search_criteria_and_reading_the_results(k: Kind) {
         ok(unsafe { email_search_from(q, c("example.com").as_ptr()) });
         ok(email_search_uid_range(q, gen[5], 0));
     });
-    assert_eq!(and, vec![gen[5], gen[7], gen[9], quotes, utf8, braces]);
+    assert_eq!(
+        and,
+        open_range(vec![gen[5], gen[7], gen[9], quotes, utf8, braces])
+    );
     let or = run(&|q| {
         let a = email_search_new();
         let b = email_search_new();
@@ -1147,11 +1198,12 @@ fn counts(k: Kind) {
 }
 
 /// IDLE's bounds in time are its behaviour, asserted without clocks: a wait with nothing new
-/// ends by its timeout (EMAIL_OUT, the count unchanged); a wait whose timeout is far longer
-/// than any server takes to notice (120 s: Dovecot answers at once, Courier and Cyrus poll
-/// every few seconds, at least 10x less) ends with EMAIL_OK and the new count, and only after
-/// the other session has begun its APPEND (event order), so the news woke it.
-const IDLE_LONG_MS: u32 = 120_000;
+/// ends by its timeout (EMAIL_OUT, the count unchanged); a wait whose timeout (300 s) is at
+/// least 10x what any server here takes to be noticed (Dovecot answers at once, Courier and
+/// Cyrus poll every few seconds, imap4d reports nothing during IDLE and imapmail's NOOP between
+/// its 30-s IDLE rounds finds the news) ends with EMAIL_OK and the new count, and only after the
+/// other session has begun its APPEND (event order), so the news woke it.
+const IDLE_LONG_MS: u32 = 300_000;
 
 fn idle_returns_when_another_connection_appends(k: Kind) {
     let d = servers::server(k);
@@ -1353,15 +1405,18 @@ fn login_takes_few_round_trips_and_capabilities_are_asked_when_needed() {
 }
 
 macro_rules! matrix {
-    ($($name:ident),* $(,)?) => {
+    (all: [$($name:ident),* $(,)?], not_imap4d: [$($other:ident),* $(,)?] $(,)?) => {
         mod dovecot {
             $( #[test] fn $name() { super::$name(super::Kind::Dovecot) } )*
+            $( #[test] fn $other() { super::$other(super::Kind::Dovecot) } )*
         }
         mod cyrus {
             $( #[test] fn $name() { super::$name(super::Kind::Cyrus) } )*
+            $( #[test] fn $other() { super::$other(super::Kind::Cyrus) } )*
         }
         mod courier {
             $( #[test] fn $name() { super::$name(super::Kind::Courier) } )*
+            $( #[test] fn $other() { super::$other(super::Kind::Courier) } )*
         }
         mod imap4d {
             $( #[test] fn $name() { super::$name(super::Kind::Imap4d) } )*
@@ -1370,19 +1425,28 @@ macro_rules! matrix {
 }
 
 matrix!(
-    folders_round_trip_with_awkward_names,
-    listing_gives_inbox_first_and_special_uses,
-    unknown_folders_are_not_found_with_the_servers_words,
-    missing_non_ascii_folders_are_not_found_and_the_session_survives,
-    existing_folder_cannot_be_created_twice,
-    selected_folder_can_be_renamed_and_deleted,
-    flags_and_keywords_are_seen_by_a_second_session,
-    conveniences_act_on_a_message_read_earlier,
-    expunge_removes_only_what_this_session_deleted,
-    copy_and_move_give_the_new_uids,
-    append_with_flags_and_internal_date,
-    search_criteria_and_reading_the_results,
-    counts,
-    idle_returns_when_another_connection_appends,
-    control_characters_are_refused_before_anything_is_sent,
+    all: [
+        folders_round_trip_with_awkward_names,
+        listing_gives_inbox_first_and_special_uses,
+        unknown_folders_are_not_found_with_the_servers_words,
+        missing_non_ascii_folders_are_not_found_and_the_session_survives,
+        existing_folder_cannot_be_created_twice,
+        selected_folder_can_be_renamed_and_deleted,
+        conveniences_act_on_a_message_read_earlier,
+        expunge_removes_only_what_this_session_deleted,
+        copy_and_move_give_the_new_uids,
+        append_with_flags_and_internal_date,
+        search_criteria_and_reading_the_results,
+        control_characters_are_refused_before_anything_is_sent,
+    ],
+    // What two sessions open at once see of each other's changes: imap4d 3.15 writes a
+    // session's flag changes to the Maildir only when the session ends, and an open session
+    // rescans a folder only when the folder directory's mtime (whole seconds) has moved on
+    // since its last scan, so another session's APPEND in the same second goes unseen. The
+    // matrix's IDLE case (tests/matrix.rs) covers IDLE on imap4d.
+    not_imap4d: [
+        flags_and_keywords_are_seen_by_a_second_session,
+        counts,
+        idle_returns_when_another_connection_appends,
+    ],
 );

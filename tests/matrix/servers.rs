@@ -57,6 +57,12 @@ impl Kind {
         matches!(self, Kind::Dovecot | Kind::Cyrus)
     }
 
+    /// Keywords (PERMANENTFLAGS with `\\*`): all but imap4d, which answers STORE of a keyword
+    /// with BAD "Unrecognized flag".
+    pub fn has_keywords(self) -> bool {
+        !matches!(self, Kind::Imap4d)
+    }
+
     /// UIDPLUS (RFC 4315: COPYUID, APPENDUID, UID EXPUNGE): all but imap4d.
     pub fn has_uidplus(self) -> bool {
         !matches!(self, Kind::Imap4d)

@@ -511,6 +511,12 @@ with open(os.path.join(dir_, "mail.lock"), "a+") as lockf:
         with open(seq_path + ".tmp", "w") as f:
             f.write(str(last))
         os.replace(seq_path + ".tmp", seq_path)
+        # An open imap4d session rescans a folder only when the mtime (in whole seconds) of its
+        # directory is later than at its last scan; files renamed into cur/ change only cur/.
+        # Move it forward, past any scan made so far.
+        st = os.stat(path)
+        bump = max(int(time.time()), int(st.st_mtime)) + 1
+        os.utime(path, (bump, bump))
 '
 
 cmd_add_messages_list() { # DIR USER FOLDER S/U-prefixed paths...
