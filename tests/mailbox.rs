@@ -335,13 +335,17 @@ fn folders_round_trip_with_awkward_names(k: Kind) {
         ok(unsafe { email_delete_folder(s, cstr(&renamed).as_ptr()) });
         assert!(!names(s).contains(&renamed), "{name}");
     }
-    // Only the folders every user starts with are left.
+    // Only the folders every user starts with are left, and on Cyrus the parent "x" that
+    // CREATE "x/y" made (Cyrus keeps it when its child goes).
     let mut left = names(s);
     left.sort();
     let mut want: Vec<String> = ["INBOX", "Drafts", "Sent", "Trash"]
         .iter()
         .map(|f| d.folder_name(f))
         .collect();
+    if k == Kind::Cyrus {
+        want.push("x".to_string());
+    }
     want.sort();
     assert_eq!(left, want);
     assert_eq!(email_close_session(s), EMAIL_OK);
@@ -612,40 +616,19 @@ fn flags_and_keywords_are_seen_by_a_second_session(k: Kind) {
         EMAIL_FLAG_FLAGGED | EMAIL_FLAG_ANSWERED,
         1,
     ));
-    // Keywords: all but imap4d, which refuses them (BAD "Unrecognized flag"; the session goes
-    // on).
-    let keywords = |want: &[&str]| -> Vec<String> {
-        if k.has_keywords() {
-            want.iter().map(|w| w.to_string()).collect()
-        } else {
-            Vec::new()
-        }
-    };
-    for kw in ["$Work", "Later"] {
-        let rc = unsafe { email_add_keyword(s, uids[1], cstr(kw).as_ptr()) };
-        if k.has_keywords() {
-            ok(rc);
-        } else {
-            assert_eq!(rc, EMAIL_ERR_SERVER, "{}", last_message());
-            assert!(
-                last_message().contains("Unrecognized flag"),
-                "{}",
-                last_message()
-            );
-        }
-    }
+    // (Not run on imap4d, which has no keywords: see the matrix! list at the end.)
+    ok(unsafe { email_add_keyword(s, uids[1], cstr("$Work").as_ptr()) });
+    ok(unsafe { email_add_keyword(s, uids[1], cstr("Later").as_ptr()) });
 
     let other = open(d, &user);
     let seen = read_all(other);
     assert_eq!(seen[0].2, EMAIL_FLAG_SEEN);
     assert_eq!(seen[1].2, EMAIL_FLAG_FLAGGED | EMAIL_FLAG_ANSWERED);
-    assert_eq!(seen[1].3, keywords(&["$Work", "Later"]));
+    assert_eq!(seen[1].3, vec!["$Work".to_string(), "Later".to_string()]);
     assert_eq!(seen[2].2, 0);
 
     ok(email_set_flags(s, uids[1], EMAIL_FLAG_ANSWERED, 0));
-    if k.has_keywords() {
-        ok(unsafe { email_remove_keyword(s, uids[1], cstr("$Work").as_ptr()) });
-    }
+    ok(unsafe { email_remove_keyword(s, uids[1], cstr("$Work").as_ptr()) });
     ok(email_mark_read(s, uids[0], 0));
     // A session opened now sees the changes; so does the one already open, except on Courier,
     // whose open sessions do not learn of keywords another session removed.
@@ -657,7 +640,7 @@ fn flags_and_keywords_are_seen_by_a_second_session(k: Kind) {
     for seen in views {
         assert_eq!(seen[0].2, 0);
         assert_eq!(seen[1].2, EMAIL_FLAG_FLAGGED);
-        assert_eq!(seen[1].3, keywords(&["Later"]));
+        assert_eq!(seen[1].3, vec!["Later".to_string()]);
     }
     assert_eq!(email_close_session(fresh), EMAIL_OK);
 
@@ -829,13 +812,16 @@ fn copy_and_move_give_the_new_uids(k: Kind) {
         unsafe { email_move_message(s, missing, cstr(dest).as_ptr(), &mut new_uid) },
         EMAIL_ERR_NOT_FOUND
     );
-    assert_eq!(status(s, dest).0, 3);
+    // imap4d 3.15 takes a UID beyond the last as the last message's: it copied message 4
+    // twice although imapmail answered EMAIL_ERR_NOT_FOUND (it learns that only afterwards,
+    // without COPYUID).
+    let stray = if k == Kind::Imap4d { 2 } else { 0 };
+    assert_eq!(status(s, dest).0, 3 + stray);
     select(s, dest);
     let subjects: Vec<String> = read_all(s).into_iter().map(|m| m.1).collect();
-    assert_eq!(
-        subjects,
-        vec!["Message 0001", "Message 0002", "Message 0003"]
-    );
+    let mut want = vec!["Message 0001", "Message 0002", "Message 0003"];
+    want.extend(std::iter::repeat_n("Message 0004", stray as usize));
+    assert_eq!(subjects, want);
     assert_eq!(email_close_session(s), EMAIL_OK);
 }
 
@@ -1439,11 +1425,12 @@ matrix!(
         search_criteria_and_reading_the_results,
         control_characters_are_refused_before_anything_is_sent,
     ],
-    // What two sessions open at once see of each other's changes: imap4d 3.15 writes a
-    // session's flag changes to the Maildir only when the session ends, and an open session
-    // rescans a folder only when the folder directory's mtime (whole seconds) has moved on
-    // since its last scan, so another session's APPEND in the same second goes unseen. The
-    // matrix's IDLE case (tests/matrix.rs) covers IDLE on imap4d.
+    // What two sessions open at once see of each other's changes, not run on imap4d 3.15: it
+    // writes a session's flag changes to the Maildir only when the session ends, an open
+    // session rescans a folder only when the folder directory's mtime (whole seconds) has
+    // moved on since its last scan (so another session's APPEND in the same second goes
+    // unseen), and it has no keywords. The matrix's IDLE case (tests/matrix.rs) covers IDLE
+    // on imap4d, with mail delivered by the fixture.
     not_imap4d: [
         flags_and_keywords_are_seen_by_a_second_session,
         counts,

@@ -575,7 +575,13 @@ fn flags_and_keywords(k: Kind) {
     assert_eq!(again[0].flags, 0);
     assert!(again[2].keywords.is_empty());
     assert_eq!(email_count(s, EMAIL_READ_ALL), 4);
-    assert_eq!(email_count(s, EMAIL_READ_UNREAD), 4);
+    // imap4d 3.15 takes a UID beyond the last as the last message's: the mark_read(999_999)
+    // above, answered EMAIL_ERR_NOT_FOUND by imapmail, has set \Seen on message 4 there.
+    let unread = if k == Kind::Imap4d { 3 } else { 4 };
+    assert_eq!(email_count(s, EMAIL_READ_UNREAD), unread);
+    if k == Kind::Imap4d {
+        assert!(read_all(s, EMAIL_READ_ALL)[3].seen());
+    }
     close(s);
 }
 
