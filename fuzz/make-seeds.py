@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds the seed corpora of the fuzz targets (fuzz/corpus/<target>/) from the recorded server
-answers in ../shared/imap-transcripts/servers (LF converted to CRLF, since literal sizes count
-CRLF) and the messages in tests/corpus/*.eml and the transcripts' common/message.*.msg.
+answers in tests/data/imap-transcripts/servers (LF converted to CRLF, since literal sizes count
+CRLF), the messages in tests/corpus/*.eml and the transcripts' common/message.*.msg, and the
+answers of tests/tolerance.rs (bare LF line ends, misspelt and unknown untagged responses).
 
 Session seeds are whole server scripts: answers separated by 0xFF, the first being the greeting,
 then one answer per client command (CAPABILITY, login, CAPABILITY, SELECT, listing FETCH, body
@@ -11,7 +12,7 @@ import glob, hashlib, os, re, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 repo = os.path.dirname(here)
-shared = os.environ.get("IMAP_TRANSCRIPTS", os.path.join(repo, "..", "shared", "imap-transcripts", "servers"))
+shared = os.environ.get("IMAP_TRANSCRIPTS", os.path.join(repo, "tests", "data", "imap-transcripts", "servers"))
 SEP = b"\xff"
 
 def crlf(b):
@@ -80,4 +81,61 @@ for o in [b"", b"timeout_ms=1500", b"folder=A\\;B\\=C;ca_file=/tmp/x.pem", b"max
 
 for p in files[:200]:
     save("guard", b"\x05" + read(p))
+
+# Tolerance (docs/reliability.md, "Tolerance"; the same answers as tests/tolerance.rs): a bare LF
+# where CRLF belongs (GNU Mailutils imap4d ends the tagged OK of AUTHENTICATE so), misspelt and
+# unknown untagged responses with and without literals (imap4d answers EXPUNGE with
+# `* 9 EXPUNGED`), a FETCH response that does not parse, and broken frames.
+def bare_lf(b):
+    """CRLF -> LF at the end of protocol lines; literal data (after `{n}` CRLF) kept as it is."""
+    out, i = bytearray(), 0
+    while i < len(b):
+        if b[i:i + 2] == b"\r\n":
+            out += b"\n"
+            i += 2
+            m = re.search(rb"\{(\d+)\}\n$", bytes(out[-24:]))
+            if m:
+                n = int(m.group(1))
+                out += b[i:i + n]
+                i += n
+        else:
+            out.append(b[i])
+            i += 1
+    return bytes(out)
+
+def before_done(answer, extra):
+    """`extra` inserted before the tagged completion (the last line) of `answer`."""
+    cut = answer.rstrip(b"\r\n").rfind(b"\n") + 1
+    return answer[:cut] + extra + answer[cut:]
+
+AUTH_CAPS = b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA######## OK done\r\n"
+AUTH_LF = [b"+ \r\n", b"A######## OK AUTHENTICATE PLAIN authentication successful\n"]
+BODY = fetch([(1, messages[0]), (2, messages[-1]), (5, messages[len(messages) // 2])])
+MISSPELT = [b"* 9 EXPUNGED\r\n", b"* FOO {5}\r\nhello\r\n", b"* 3 XYZZY (1 {2}\r\n() \"x\")\r\n",
+            b"* NOTIFY bar\n", b"* 1 FETCH (UID 1 BODY[] {3}\r\nabc GARBAGE(\r\n"]
+tolerance = [
+    # Capabilities in the greeting: no CAPABILITY command before the login.
+    SEP.join([b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] imap4d ready\n"] + AUTH_LF + [CAPS, SELECT, LISTING, BODY]),
+    script(caps=AUTH_CAPS, login=AUTH_LF),
+    script(caps=AUTH_CAPS, login=[b"+\n", AUTH_LF[1]]),
+    script(login=[b"A######## OK LOGIN completed\n"]),
+    script(greeting=bare_lf(GREETING), caps=bare_lf(CAPS), login=[bare_lf(LOGIN[0])], select=bare_lf(SELECT),
+           listing=bare_lf(LISTING), body=bare_lf(BODY)),
+    script(body=bare_lf(BODY)),
+    script(extra=[b"A######## OK EXPUNGE completed\r\n", before_done(b"A######## OK\r\n", b"* 9 EXPUNGED\r\n")]),
+]
+for extra in MISSPELT:
+    tolerance.append(script(select=before_done(SELECT, extra)))
+    tolerance.append(script(listing=before_done(LISTING, extra)))
+    tolerance.append(script(body=before_done(BODY, extra)))
+    # Between two FETCH answers of a read.
+    first = BODY.index(b")\r\n") + 3
+    tolerance.append(script(body=BODY[:first] + extra + BODY[first:]))
+# Broken frames: a literal shorter than announced, in an unknown response and in a FETCH.
+tolerance.append(script(body=b"* FOO {500}\r\nshort"))
+tolerance.append(script(body=b"* 1 FETCH (UID 1 BODY[] {500}\nshort"))
+for t in tolerance:
+    save("session", t)
+    save("guard", b"\x05" + t.replace(SEP, b""))
+    save("guard", b"\x01" + t.replace(SEP, b""))
 print("seeds:", {t: len(os.listdir(os.path.join(here, "corpus", t))) for t in os.listdir(os.path.join(here, "corpus"))})

@@ -19,7 +19,8 @@
 //! the transport drops the connection.
 //!
 //! The follower agrees with the imap crate on what is a literal: a `{n}` (or `~{n}`) followed by
-//! CRLF at the end of a line of response data. In a status response (`* OK`, `a1 NO`, `* BYE`,
+//! CRLF, or by a bare LF, at the end of a line of response data (a bare LF ends a line wherever
+//! CRLF does: docs/reliability.md, "Tolerance"). In a status response (`* OK`, `a1 NO`, `* BYE`,
 //! ... and `+` continuation requests) the rest of the line is human-readable text, where neither
 //! parentheses nor `{n}` mean anything. Literal data is skipped in bulk (not looked at), so the
 //! guard costs a few instructions per read plus one step per byte of protocol text.
@@ -303,7 +304,8 @@ impl Guard {
     ) -> Result<usize, Error> {
         self.grow_line(i as u64)?;
         sink.text(&data[..i]);
-        if let (Lit::ClosedCr(n), Mode::Data) = (self.lit, self.mode) {
+        // `{n}` CRLF, or `{n}` and a bare LF (a LF ends a line wherever CRLF does).
+        if let (Lit::ClosedCr(n) | Lit::Closed(n), Mode::Data) = (self.lit, self.mode) {
             if n > self.limits.max_literal {
                 return Err(Error::TooLarge(format!(
                     "the server announced a literal of {n} bytes, over max_message_bytes ({})",
@@ -532,6 +534,41 @@ mod tests {
         // Binary literals.
         assert!(feed_all(b"* 1 FETCH (BINARY[] ~{6}\r\n((((((\r\n)\r\n").is_ok());
         assert!(feed_all(b"* 1 FETCH (BODY[] {0}\r\n)\r\n").is_ok());
+    }
+
+    #[test]
+    fn a_bare_lf_ends_a_line_and_a_literal_announcement() {
+        // The literal after `{12}` LF is skipped as after `{12}` CRLF: its parentheses do not
+        // count, and the line goes on after it.
+        assert!(feed_all(b"* 1 FETCH (BODY[] {12}\n((((((((((((\n)\n* 2 EXISTS\n").is_ok());
+        assert!(matches!(
+            feed_all(b"* 1 FETCH ((({2}\nab ((()))\n"),
+            Err(Error::Protocol(_))
+        ));
+        assert!(matches!(
+            feed_all(b"* 1 FETCH (BODY[] {1001}\n"),
+            Err(Error::TooLarge(_))
+        ));
+        // Lines end at a bare LF: nesting and length start afresh.
+        assert!(feed_all(&b"* 1 FETCH (A (B (C)))\n".repeat(50)).is_ok());
+        assert!(feed_all(&b"* OK ((((((((\n".repeat(50)).is_ok());
+        let mut sink = Lines::default();
+        let mut g = Guard::new(limits());
+        g.feed(b"* 1 FETCH (BODY[] {3}\nabc)\na1 OK done\n", &mut sink)
+            .unwrap();
+        assert_eq!(sink.0, vec![true, false, false]);
+    }
+
+    /// Records the line ends the follower reports.
+    #[derive(Default)]
+    struct Lines(Vec<bool>);
+
+    impl Sink for Lines {
+        fn text(&mut self, _: &[u8]) {}
+        fn literal(&mut self, _: usize) {}
+        fn line_end(&mut self, literal_follows: bool) {
+            self.0.push(literal_follows);
+        }
     }
 
     #[test]

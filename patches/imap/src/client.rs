@@ -2065,7 +2065,7 @@ impl<T: Read + Write> Connection<T> {
     /// (each literal its lines announce, and the line after it), keeps an excerpt of it for
     /// [`Connection::take_skipped`] and removes it from `data`. A literal cut short by the end
     /// of the stream is [`Error::ConnectionLost`], as everywhere else.
-    fn skip_response(&mut self, data: &mut Vec<u8>, start: usize) -> Result<()> {
+    pub(crate) fn skip_response(&mut self, data: &mut Vec<u8>, start: usize) -> Result<()> {
         while let Some(len) = trailing_literal(&data[start..]) {
             self.read_literal(data, len)?;
             self.readline(data)?;

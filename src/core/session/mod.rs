@@ -22,6 +22,7 @@ pub mod mailbox;
 mod search;
 #[doc(hidden)]
 pub mod testing;
+mod tolerance;
 
 /// User name and secret (password or OAuth2 token). The secret is wiped from memory when
 /// dropped and never appears in errors or traces.
@@ -794,8 +795,7 @@ impl Session {
     /// Hands the answer of a batch to the iteration (its messages, or its failure, which also
     /// marks the session broken when the connection cannot be trusted any more).
     fn store_fetched(&mut self, batch: &[Listed], result: Result<Vec<Message>>) {
-        let result = result.map_err(|e| e.context("UID FETCH"));
-        self.after_exchange(result.as_ref().err());
+        let result = self.conclude(result.map_err(|e| e.context("UID FETCH")), "UID FETCH");
         if let Some(iter) = self.iter.as_mut() {
             match result {
                 Ok(messages) => iter.store_batch(batch, messages),
@@ -845,8 +845,7 @@ impl Session {
                 .map_err(|e| e.context("UID STORE \\Seen"))
                 .and_then(|_| f(imap).map_err(|e| e.context(what)))
         });
-        self.after_exchange(result.as_ref().err());
-        result
+        self.conclude(result, what)
     }
 
     fn after_exchange(&mut self, error: Option<&Error>) {

@@ -150,6 +150,13 @@ impl<'a, T: Read + Write + 'a> Handle<'a, T> {
                         continue;
                     }
                     match parse_idle(&v) {
+                        // An untagged response that does not parse (GNU Mailutils imap4d's
+                        // `* 9 EXPUNGED`): read to its end and skipped, as in any answer
+                        // (see `Connection::take_skipped`).
+                        (_rest, Some(Err(Error::Parse(_)))) if v.starts_with(b"* ") => {
+                            self.session.skip_response(&mut v, 0)?;
+                            v.clear();
+                        }
                         // Something went wrong parsing.
                         (_rest, Some(Err(r))) => break Err(r),
                         // Complete response. We expect rest to be empty.
@@ -270,5 +277,47 @@ impl SetReadTimeout for TlsStream<TcpStream> {
 impl SetReadTimeout for RustlsStream<TcpStream> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.get_ref().set_read_timeout(timeout).map_err(Error::Io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock_stream::MockStream;
+    use crate::Client;
+
+    impl SetReadTimeout for MockStream {
+        fn set_read_timeout(&mut self, _: Option<Duration>) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_unparseable_untagged_response_during_idle_is_skipped() {
+        let answer =
+            b"a1 OK logged in\r\n+ idling\r\n* 9 EXPUNGED\r\n* FOO {3}\r\nabc\r\n* 4 EXISTS\r\n";
+        let client = Client::new(MockStream::new(answer.to_vec()));
+        let mut session = client.login("u", "p").map_err(|(e, _)| e).unwrap();
+        let mut seen = Vec::new();
+        let outcome = session
+            .idle()
+            .wait_while(|r| {
+                seen.push(r);
+                false
+            })
+            .unwrap();
+        assert_eq!(outcome, WaitOutcome::MailboxChanged);
+        assert!(
+            matches!(&seen[..], [UnsolicitedResponse::Exists(4)]),
+            "{seen:?}"
+        );
+        let (skipped, more) = session.take_skipped();
+        assert_eq!(
+            (skipped, more),
+            (
+                vec![b"* 9 EXPUNGED\r\n".to_vec(), b"* FOO {3}\r\nabc\r\n".to_vec()],
+                0
+            )
+        );
     }
 }
