@@ -172,7 +172,7 @@ instance_pids() {
     local want p
     want="--config-file=$(conf_of "$1")"
     for p in /proc/[0-9]*; do
-        if tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -- "$want"; then
+        if { tr '\0' '\n' <"$p/cmdline"; } 2>/dev/null | grep -qxF -- "$want"; then
             basename "$p"
         fi
     done
@@ -183,7 +183,7 @@ running() {
     local pid
     pid="$(cat "$1/imap4d.pid" 2>/dev/null)" || return 1
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "--config-file=$(conf_of "$1")" || return 1
+    { tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qxF -- "--config-file=$(conf_of "$1")" || return 1
     printf '%s' "$pid"
 }
 
