@@ -764,6 +764,50 @@ fn idle_sees_new_mail(k: Kind) {
     close(s);
 }
 
+/// Logging in with AUTHENTICATE PLAIN (offered over TLS by all four) and living through an
+/// EXPUNGE, as the session's trace shows: imap4d ends the tagged OK of AUTHENTICATE with a
+/// bare LF and answers EXPUNGE with `* N EXPUNGED`; the session goes on after both.
+fn authenticate_plain_and_expunge_on_the_wire(k: Kind) {
+    let d = servers::server(k);
+    let user = user_with(d, 3, |_| false);
+    let trace = d.dir.join(format!("trace-{}.log", user.name));
+    let s = open_opts(d, &user, &format!("trace_file={}", trace.display()))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let uids: Vec<u32> = read_all(s, EMAIL_READ_ALL).iter().map(|m| m.uid).collect();
+    assert_eq!(
+        email_delete_message(s, uids[1]),
+        EMAIL_OK,
+        "{}",
+        last_message()
+    );
+    assert_eq!(email_expunge(s), EMAIL_OK, "{}", last_message());
+    assert_eq!(
+        subjects(&read_all(s, EMAIL_READ_ALL)),
+        ["Message 0001", "Message 0003"]
+    );
+    close(s);
+    let lines = std::fs::read_to_string(&trace).expect("trace");
+    let sent: Vec<&str> = lines
+        .lines()
+        .filter_map(|l| l.strip_prefix("C: "))
+        .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest))
+        .collect();
+    // With SASL-IR (Dovecot, Cyrus) the credentials go on the command line, else after "+".
+    assert!(
+        sent.iter().any(|c| c.starts_with("AUTHENTICATE PLAIN")),
+        "{sent:#?}"
+    );
+    assert!(!sent.iter().any(|c| c.starts_with("LOGIN")), "{sent:#?}");
+    assert!(
+        !lines.contains(&user.password),
+        "the password reached the trace"
+    );
+    let expunged = lines
+        .lines()
+        .any(|l| l.starts_with("S: * ") && l.ends_with(" EXPUNGED"));
+    assert_eq!(expunged, k == Kind::Imap4d, "{lines}");
+}
+
 macro_rules! matrix {
     ($($name:ident),* $(,)?) => {
         mod dovecot {
@@ -797,6 +841,7 @@ matrix!(
     move_copy_append_expunge,
     search_criteria,
     idle_sees_new_mail,
+    authenticate_plain_and_expunge_on_the_wire,
 );
 
 #[test]
