@@ -1,7 +1,11 @@
-//! The three real servers of the matrix: Dovecot, Cyrus and Courier, each started once per
-//! test process (on first use) by its script in tests/server/ (same interface for all three:
-//! start DIR / stop DIR / add-user / add-messages), and stopped when the process exits (atexit,
-//! plus the scripts' owner-PID watchdog for a process that is killed).
+//! The four real servers of the matrix: Dovecot, Cyrus, Courier and GNU Mailutils imap4d, each
+//! started once per test process (on first use) by its script in tests/server/ (same interface
+//! for all four: start DIR / stop DIR / add-user / add-messages), and stopped when the process
+//! exits (atexit, plus the scripts' owner-PID watchdog for a process that is killed).
+//!
+//! [`Kind`] also says what each server offers where they differ (folder prefix and separator,
+//! special-use folders, MOVE, UIDPLUS), so one test body can state the expected result for
+//! every server.
 //!
 //! A server that cannot start fails the tests that need it, with the script's output: the
 //! matrix is never skipped.
@@ -18,6 +22,7 @@ pub enum Kind {
     Dovecot,
     Cyrus,
     Courier,
+    Imap4d,
 }
 
 impl Kind {
@@ -26,7 +31,41 @@ impl Kind {
             Kind::Dovecot => "dovecot",
             Kind::Cyrus => "cyrus",
             Kind::Courier => "courier",
+            Kind::Imap4d => "imap4d",
         }
+    }
+
+    /// Courier keeps every folder below "INBOX." with "." as separator; the others use "/"
+    /// without prefix.
+    pub fn delimiter(self) -> &'static str {
+        match self {
+            Kind::Courier => ".",
+            _ => "/",
+        }
+    }
+
+    /// Dovecot and Cyrus flag Sent, Trash and Drafts (SPECIAL-USE); Courier and imap4d have
+    /// the folders (made by the fixtures) but no attributes.
+    pub fn special_use(self) -> bool {
+        matches!(self, Kind::Dovecot | Kind::Cyrus)
+    }
+
+    /// MOVE (RFC 6851): Dovecot and Cyrus. Without it imapmail copies, marks \Deleted and
+    /// expunges that UID (UID EXPUNGE, with UIDPLUS) or, without UIDPLUS either, expunges only
+    /// when no other message of the folder is marked \Deleted.
+    pub fn has_move(self) -> bool {
+        matches!(self, Kind::Dovecot | Kind::Cyrus)
+    }
+
+    /// Keywords (PERMANENTFLAGS with `\\*`): all but imap4d, which answers STORE of a keyword
+    /// with BAD "Unrecognized flag".
+    pub fn has_keywords(self) -> bool {
+        !matches!(self, Kind::Imap4d)
+    }
+
+    /// UIDPLUS (RFC 4315: COPYUID, APPENDUID, UID EXPUNGE): all but imap4d.
+    pub fn has_uidplus(self) -> bool {
+        !matches!(self, Kind::Imap4d)
     }
 
     fn owner_var(self) -> &'static str {
@@ -34,6 +73,7 @@ impl Kind {
             Kind::Dovecot => "DOVECOT_OWNER_PID",
             Kind::Cyrus => "CYRUS_OWNER_PID",
             Kind::Courier => "COURIER_OWNER_PID",
+            Kind::Imap4d => "IMAP4D_OWNER_PID",
         }
     }
 
@@ -66,6 +106,7 @@ pub struct User {
 static DOVECOT: OnceLock<Server> = OnceLock::new();
 static CYRUS: OnceLock<Server> = OnceLock::new();
 static COURIER: OnceLock<Server> = OnceLock::new();
+static IMAP4D: OnceLock<Server> = OnceLock::new();
 static OWNED: Mutex<Vec<(Kind, PathBuf)>> = Mutex::new(Vec::new());
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -199,15 +240,20 @@ pub fn server(kind: Kind) -> &'static Server {
         Kind::Dovecot => &DOVECOT,
         Kind::Cyrus => &CYRUS,
         Kind::Courier => &COURIER,
+        Kind::Imap4d => &IMAP4D,
     };
     cell.get_or_init(|| start(kind))
 }
 
 impl Server {
     /// A new user with a unique name and a password that needs quoting (space, `"`, `\`).
+    /// imap4d's users are virtual-domain users: their login names end in "@imapmail.test".
     pub fn new_user(&self, prefix: &str) -> User {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst) + 1;
-        let name = format!("{prefix}-{n}-{}", std::process::id());
+        let mut name = format!("{prefix}-{n}-{}", std::process::id());
+        if self.kind == Kind::Imap4d {
+            name.push_str("@imapmail.test");
+        }
         let password = format!("pw \"{n}\\x");
         run(
             self.kind,
@@ -221,8 +267,14 @@ impl Server {
         User { name, password }
     }
 
+    /// Stores one message in `folder` (see [`Server::add_messages`]).
+    pub fn add_message(&self, user: &User, folder: &str, raw: &[u8], seen: bool) {
+        self.add_messages(user, folder, &[raw.to_vec()], &|_| seen);
+    }
+
     /// Stores messages in `folder` ("INBOX", "Archive/2024": "/"-separated, created when
     /// missing), in slice order (UIDs ascend in that order); `seen(i)` flags `raws[i]`.
+    /// INTERNALDATE is the Date header of each message. One script call per 1,000 messages.
     pub fn add_messages(
         &self,
         user: &User,
@@ -239,22 +291,26 @@ impl Server {
         ));
         std::fs::create_dir_all(&spool)
             .unwrap_or_else(|e| panic!("mkdir {}: {e}", spool.display()));
-        let mut args: Vec<std::ffi::OsString> = vec![
-            "add-messages".into(),
-            self.dir.clone().into(),
-            user.name.clone().into(),
-            folder.into(),
-        ];
-        for (i, raw) in raws.iter().enumerate() {
-            let path = spool.join(format!("{i:06}.eml"));
-            std::fs::write(&path, raw).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-            if seen(i) {
-                args.push("--seen".into());
+        for (chunk_no, chunk) in raws.chunks(1000).enumerate() {
+            let mut args: Vec<std::ffi::OsString> = vec![
+                "add-messages".into(),
+                self.dir.clone().into(),
+                user.name.clone().into(),
+                folder.into(),
+            ];
+            for (j, raw) in chunk.iter().enumerate() {
+                let i = chunk_no * 1000 + j;
+                let path = spool.join(format!("{i:06}.eml"));
+                std::fs::write(&path, raw)
+                    .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+                if seen(i) {
+                    args.push("--seen".into());
+                }
+                args.push(path.into());
             }
-            args.push(path.into());
+            let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+            run(self.kind, &refs);
         }
-        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-        run(self.kind, &refs);
         let _ = std::fs::remove_dir_all(&spool);
     }
 

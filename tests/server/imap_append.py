@@ -6,10 +6,11 @@ tests/server/cyrus.sh and courier.sh (one connection for many messages).
 
 PROG names the calling script in error messages; STYLE is "plain" (folder names as given,
 "/" separated) or "courier" (below "INBOX." with "." as separator). FOLDER "" only logs in
-(the servers create INBOX and the special-use folders then). "S" marks a message \\Seen.
+(the servers create INBOX and the special-use folders then). A missing FOLDER is created
+with its parents, each a real (selectable) folder. "S" marks a message \\Seen.
 Test fixture only: the password comes on the command line.
 """
-import imaplib, os, sys, time
+import imaplib, os, socket, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mailnames import internal_date, mutf7  # noqa: E402
@@ -25,6 +26,9 @@ PROG, STYLE = sys.argv[1:3]
 port, user, password, folder = sys.argv[3:7]
 items = [(a[0] == "S", a[1:]) for a in sys.argv[7:]]
 M = imaplib.IMAP4("127.0.0.1", int(port), timeout=60)
+# imaplib writes a literal and its closing CRLF separately: without TCP_NODELAY every APPEND
+# waits for the server's delayed ACK (about 40 ms).
+M.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 try:
     M.login(user, password)
 except imaplib.IMAP4.error as e:
@@ -40,6 +44,14 @@ if folder:
     if target != "INBOX":
         typ, _ = M.select(target)
         if typ != "OK":
+            # Parents first, as real folders (as dovecot.sh makes them); one that exists
+            # already is answered NO, which is fine.
+            parts = folder.split("/")
+            for depth in range(1, len(parts)):
+                parent = "/".join(parts[:depth])
+                if STYLE == "courier":
+                    parent = "INBOX." + parent.replace("/", ".")
+                M.create(quote(mutf7(parent)))
             typ, data = M.create(target)
             if typ != "OK":
                 die("CREATE %s: %s" % (target, data))

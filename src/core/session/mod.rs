@@ -1301,21 +1301,7 @@ fn pipeline_depth(round_trip: std::time::Duration) -> usize {
 }
 
 fn not_found_if_missing(e: Error) -> Error {
-    match e {
-        Error::Server(m) => {
-            let lower = m.to_ascii_lowercase();
-            if lower.contains("nonexistent")
-                || lower.contains("exist")
-                || lower.contains("not found")
-                || lower.contains("unknown mailbox")
-            {
-                Error::NotFound(m)
-            } else {
-                Error::Server(m)
-            }
-        }
-        other => other,
-    }
+    mailbox::missing(e)
 }
 
 fn capability_set(caps: &imap::types::Capabilities) -> HashSet<String> {
