@@ -11,7 +11,7 @@
 #
 # imap4d (Debian 12: mailutils-imap4d 3.15) is not installed: its .deb and the libraries it
 # needs that the system lacks (libmailutils9, mailutils-common, libgsasl18, ...) are fetched
-# with `apt-get download` into $IMAPMAIL_CACHE (default /var/cache/imapmail-tests/imap-servers,
+# with `apt-get download` into $IMAPMAIL_CACHE (default /var/cache/imapmail-test/imap-servers,
 # never below the repository: a clone under /root is mode 0700), unpacked there with
 # `dpkg -x` and run from there (LD_LIBRARY_PATH). imap4d reads only the configuration written
 # to DIR/imap4d.conf (--config-file), never /etc/mailutils.conf.
@@ -33,7 +33,7 @@ set -euo pipefail
 
 SELF="$(readlink -f "${BASH_SOURCE[0]}")"
 SCRIPT_DIR="$(dirname "$SELF")"
-CACHE="${IMAPMAIL_CACHE:-/var/cache/imapmail-tests/imap-servers}"
+CACHE="${IMAPMAIL_CACHE:-/var/cache/imapmail-test/imap-servers}"
 # The packages imap4d needs at run time; those already installed are not fetched.
 PACKAGES=(mailutils-imap4d libmailutils9 mailutils-common libgsasl18 libgssglue1 libntlm0 libmariadb3)
 EXTRA_PACKAGES=(openssl python3 util-linux)
