@@ -55,5 +55,18 @@ esac
     exit 1
 }
 
+# A copy of the library placed in the package before `pip install` is installed with it and
+# found without IMAPMAIL_LIBRARY (checked on a copy of the sources, installed with --target).
+cp -r bindings/python "$work/src"
+rm -rf "$work/src/build" "$work/src/imapmail.egg-info"
+cp "$IMAPMAIL_LIBRARY" "$work/src/imapmail/libimapmail.so.0"
+retry "$vpy" -m pip install --quiet --disable-pip-version-check --no-deps --target "$work/bundled" "$work/src"
+found=$(cd "$work" && env -u IMAPMAIL_LIBRARY PYTHONPATH="$work/bundled" "$vpy" -c 'import imapmail; print(imapmail.library_path())')
+if [ "$found" != "$work/bundled/imapmail/libimapmail.so.0" ]; then
+    echo "python: the bundled library was not installed or not found (loaded: $found)" >&2
+    exit 1
+fi
+echo "python: a library bundled at install time is found: $found"
+
 fixture_start >/dev/null
 "$work/venv/bin/pytest" -v -p no:cacheprovider bindings/python/tests 2>&1

@@ -98,3 +98,13 @@ def test_message_of_another_folder_is_not_found(connect) -> None:
     tiny = connect(folder="Tiny").read_first()
     with pytest.raises(imapmail.NotFoundError):
         s.mark_read(tiny)
+
+
+def test_start_flags(connect, server) -> None:
+    # accept_invalid_certs: the fixture's certificate is not trusted without ca_file.
+    with connect(ca_file=None, accept_invalid_certs=True) as s:
+        assert s.count() == 3
+    # xoauth2: the password is sent as an OAuth2 token, which the fixture does not accept.
+    with pytest.raises(imapmail.AuthError) as cm:
+        connect(xoauth2=True)
+    assert server["FIX_PASS"] not in str(cm.value)
