@@ -89,6 +89,8 @@ class Session:
         if not h:
             raise last_error()
         self._h = h
+        self._host, self._user = host, user
+        self._port = port or (993 if security == Security.TLS else 143)
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -131,9 +133,9 @@ class Session:
         return check(rc, ok)
 
     def __repr__(self) -> str:
-        if self.closed:
-            return "<Session (closed)>"
-        return f"<Session folder={self.current_folder!r}>"
+        # No library call: the session may be busy in another thread (IDLE, a long read).
+        where = f"{self._user}@{self._host}:{self._port}" if hasattr(self, "_host") else "?"
+        return f"<Session {where}{' (closed)' if self.closed else ''}>"
 
     # -- errors --------------------------------------------------------------------------------
 

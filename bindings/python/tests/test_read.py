@@ -271,4 +271,5 @@ def test_starttls_plain_and_options(connect, server) -> None:
         assert [m.subject for m in s] == ["Tiny"]
     with connect(options={"folder": "Tiny"}) as s:
         assert s.current_folder == "Tiny"
-    assert repr(s) == "<Session (closed)>"
+        assert repr(s) == f"<Session {server['FIX_USER']}@127.0.0.1:{server['IMAPS_PORT']}>"
+    assert repr(s) == f"<Session {server['FIX_USER']}@127.0.0.1:{server['IMAPS_PORT']} (closed)>"
