@@ -28,7 +28,7 @@ from .errors import (ArgumentError, AuthError, CancelledError, ConnectError, Dis
 from .folders import Folder, FolderStatus, IdleResult
 from .message import Attachment, Message, MessageList, Recipient
 from .search import Search, Uids
-from .session import Session
+from .session import Progress, Session
 from .text import copy_utf8, copy_utf16
 
 __version__ = "0.1.0"
@@ -36,7 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     # sessions, messages, search, folders
     "Session", "Message", "MessageList", "Attachment", "Recipient", "Search", "Uids", "Folder",
-    "FolderStatus", "IdleResult",
+    "FolderStatus", "IdleResult", "Progress",
     # constants
     "Status", "Flag", "FolderAttr", "RecipientKind", "Security", "TraceDirection",
     "FLAG_SEEN", "FLAG_ANSWERED", "FLAG_FLAGGED", "FLAG_DELETED", "FLAG_DRAFT",
@@ -78,7 +78,7 @@ def status_name(status: int) -> str:
 
 def last_error() -> Union[Status, int]:
     """The status of this thread's last call into the library."""
-    rc = _native.status(_native.lib().email_last_error())
+    rc = int(_native.lib().email_last_error())
     try:
         return Status(rc)
     except ValueError:

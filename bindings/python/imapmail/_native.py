@@ -9,8 +9,8 @@ The library is looked for, in order:
    (``libimapmail.so.0``, ``libimapmail.so``, ``imapmail.dll``, ``libimapmail.dylib``) as the
    dynamic loader resolves them (``LD_LIBRARY_PATH``, the ldconfig cache, ``PATH`` on Windows).
 
-Status results are declared pointer-sized (``c_ssize_t``), the width the C ABI gives them, and
-read through :func:`status`, which also reads a library that returns them as 32-bit integers.
+Every signed integer result of the C ABI is an ``intptr_t`` (statuses, counts, 0/1 answers),
+declared here as ``c_ssize_t``; ``email_message_timestamp`` alone is an ``int64_t``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 # ---------------------------------------------------------------------------------------------
 # C types
 
-c_status = ctypes.c_ssize_t  # every status result (EMAIL_OK, EMAIL_OUT, EMAIL_ERR_*)
+c_status = ctypes.c_ssize_t  # intptr_t: every status result (EMAIL_OK, EMAIL_OUT, EMAIL_ERR_*)
+c_ssize = ctypes.c_ssize_t  # intptr_t: a count or a negative status (email_count)
+c_ssize_bool = ctypes.c_ssize_t  # intptr_t: 0 or 1 (email_message_is_read, ...)
 c_str = ctypes.c_char_p  # const char * (NUL-terminated UTF-8)
 c_handle = ctypes.c_void_p  # EmailSession*, EmailMessage*, EmailList*, EmailSearch*, ...
 c_handle_p = ctypes.POINTER(ctypes.c_void_p)  # out-parameter for a new handle
@@ -39,6 +41,7 @@ c_u32_p = ctypes.POINTER(ctypes.c_uint32)
 c_i32 = ctypes.c_int32
 c_i64 = ctypes.c_int64
 c_u64 = ctypes.c_uint64
+c_u64_p = ctypes.POINTER(ctypes.c_uint64)
 
 #: ``int32_t (*)(uint64_t done, uint64_t total, void *user_data)``
 PROGRESS_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p)
@@ -54,7 +57,7 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "email_last_error": (c_status, []),
     "email_last_error_message": (c_str, []),
     "email_version": (c_str, []),
-    "email_status_name": (c_str, [c_i32]),
+    "email_status_name": (c_str, [c_status]),
     # message lists
     "email_list_count": (c_size, [_L]),
     "email_list_get": (c_handle, [_L, c_size]),
@@ -63,7 +66,7 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "email_message_free": (None, [_M]),
     "email_message_uid": (c_u32, [_M]),
     "email_message_flags": (c_u32, [_M]),
-    "email_message_is_read": (c_i32, [_M]),
+    "email_message_is_read": (c_ssize_bool, [_M]),
     "email_message_size": (c_u64, [_M]),
     "email_message_subject": (c_str, [_M]),
     "email_message_sender": (c_str, [_M]),
@@ -87,7 +90,7 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "email_attachment_name": (c_str, [_M, c_size]),
     "email_attachment_content_type": (c_str, [_M, c_size]),
     "email_attachment_content_id": (c_str, [_M, c_size]),
-    "email_attachment_is_inline": (c_i32, [_M, c_size]),
+    "email_attachment_is_inline": (c_ssize_bool, [_M, c_size]),
     "email_attachment_data": (c_u8_p, [_M, c_size, c_size_p]),
     "email_attachment_save": (c_status, [_M, c_size, c_str]),
     "email_message_load_body": (c_status, [_S, _M]),
@@ -130,7 +133,6 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "email_read_first": (c_status, [_S, c_u32, c_handle_p]),
     "email_read_next": (c_status, [_S, c_handle_p]),
     "email_get_all": (c_status, [_S, c_u32, c_handle_p]),
-    "email_set_progress_callback": (c_status, [_S, PROGRESS_CALLBACK, ctypes.c_void_p]),
     # folders
     "email_list_folders": (c_status, [_S, c_handle_p]),
     "email_list_subscribed": (c_status, [_S, c_handle_p]),
@@ -154,13 +156,15 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "email_append": (c_status, [_S, c_str, c_u8_p, c_size, c_u32, c_i64, c_u32_p]),
     "email_search": (c_status, [_S, _Q, c_handle_p]),
     "email_read_first_search": (c_status, [_S, _Q, c_u32, c_handle_p]),
-    "email_count": (c_i64, [_S, c_u32]),
+    "email_count": (c_ssize, [_S, c_u32]),
     "email_idle": (c_status, [_S, c_u32, c_u32_p]),
     "email_message_mark_read": (c_status, [_S, _M, c_i32]),
     "email_message_set_flags": (c_status, [_S, _M, c_u32, c_i32]),
     "email_message_delete": (c_status, [_S, _M]),
     "email_message_move": (c_status, [_S, _M, c_str, c_u32_p]),
     "email_message_copy": (c_status, [_S, _M, c_str, c_u32_p]),
+    "email_set_progress_callback": (c_status, [_S, PROGRESS_CALLBACK, ctypes.c_void_p]),
+    "email_session_progress": (c_status, [_S, c_u64_p, c_u64_p]),
     "email_set_trace_callback": (c_status, [_S, TRACE_CALLBACK, ctypes.c_void_p]),
     # string lists (folder lists)
     "email_strings_count": (c_size, [_F]),
@@ -173,13 +177,6 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "email_copy_utf16": (c_size, [c_str, c_u16_p, c_size]),
     "email_copy_utf8": (c_size, [c_str, c_char_buf, c_size]),
 }
-
-
-def status(value: int) -> int:
-    """A status as the library meant it. Statuses are small (-99..1): read as pointer-sized
-    they come back whole; a library that returns them as 32-bit integers leaves the upper half
-    of the register unspecified, so only the low 32 bits count."""
-    return ((value + 0x80000000) & 0xFFFFFFFF) - 0x80000000
 
 
 # ---------------------------------------------------------------------------------------------

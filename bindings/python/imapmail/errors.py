@@ -117,13 +117,13 @@ def last_error() -> ImapMailError:
     """This thread's last failure (``email_last_error`` / ``email_last_error_message``) as an
     exception."""
     lib = _native.lib()
-    code = _native.status(lib.email_last_error())
+    code = int(lib.email_last_error())
     return error_for(code, _native.text(lib.email_last_error_message()) or "")
 
 
 def check(rc: int, ok: Tuple[int, ...] = (Status.OK,)) -> int:
     """Reads a status result; raises the matching exception for an error. Returns the status."""
-    rc = _native.status(rc)
+    rc = int(rc)
     if rc in ok:
         return rc
     if rc < 0:

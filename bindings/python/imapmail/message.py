@@ -261,7 +261,7 @@ class Message:
         """None, or a :class:`ProtocolError` when the MIME structure could not be fully decoded
         (the text is then best effort; :attr:`source` has every byte)."""
         lib = _native.lib()
-        rc = _native.status(lib.email_message_error(self._handle()))
+        rc = int(lib.email_message_error(self._handle()))
         if rc == Status.OK:
             return None
         return error_for(rc, self._str("email_message_error_message"))

@@ -6,7 +6,7 @@ import ctypes
 import datetime
 import os
 import threading
-from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _native
 from .constants import (ACCEPT_INVALID_CERTS, AUTH_XOAUTH2, READ_HEADERS, READ_MARK_SEEN, READ_UNREAD, Flag,
@@ -20,6 +20,13 @@ Target = Union[Message, int]
 ProgressCallback = Callable[[int, int], Any]
 TraceCallback = Callable[[TraceDirection, bytes], Any]
 OptionValue = Union[str, int, bool, "os.PathLike[str]"]
+
+
+class Progress(NamedTuple):
+    """How far the session's current or last read is: ``done`` messages of ``total``."""
+
+    done: int
+    total: int
 
 
 def _option_value(value: OptionValue) -> str:
@@ -124,7 +131,7 @@ class Session:
 
     def _check(self, rc: int, ok: Tuple[int, ...] = (Status.OK,)) -> int:
         """Like errors.check, but an exception the progress callback raised comes first."""
-        rc = _native.status(rc)
+        rc = int(rc)
         pending = getattr(self._pending, "error", None)
         if pending is not None:
             self._pending.error = None
@@ -143,7 +150,7 @@ class Session:
     def last_status(self) -> Status:
         """The status of the last call made on this session, whichever thread made it
         (``email_session_error``)."""
-        rc = _native.status(_native.lib().email_session_error(self._handle()))
+        rc = int(_native.lib().email_session_error(self._handle()))
         try:
             return Status(rc)
         except ValueError:
@@ -393,9 +400,10 @@ class Session:
 
     def set_progress(self, callback: Optional[ProgressCallback]) -> None:
         """Calls ``callback(done, total)`` during :meth:`get_all` and reading (once per message
-        handed out), on the thread that called the reading method. To cancel, raise an
-        exception from it: the reading method stops and raises that exception. None removes the
-        callback. The callback must not use this session."""
+        handed out), on the thread that called the reading method, never on a library thread.
+        To cancel, raise an exception from it: the reading method stops and raises that
+        exception. None removes the callback. The callback must not use this session (reading
+        :attr:`progress` is allowed)."""
         if callback is None:
             fn = _native.PROGRESS_CALLBACK()
         else:
@@ -412,6 +420,15 @@ class Session:
             fn = _native.PROGRESS_CALLBACK(on_progress)
         self._callbacks.append(fn)
         self._check(_native.lib().email_set_progress_callback(self._handle(), fn, None))
+
+    @property
+    def progress(self) -> Progress:
+        """The progress of the session's current or last read (:meth:`get_all`, the read
+        iteration): (0, 0) before the first message of a read, then the latest report. Never
+        waits: another thread can poll it while one reads (or idles) on this session."""
+        done, total = ctypes.c_uint64(0), ctypes.c_uint64(0)
+        check(_native.lib().email_session_progress(self._handle(), ctypes.byref(done), ctypes.byref(total)))
+        return Progress(done.value, total.value)
 
     def set_trace(self, callback: Optional[TraceCallback]) -> None:
         """Calls ``callback(direction, line)`` for every protocol line from now on (``line``:

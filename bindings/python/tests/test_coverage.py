@@ -28,6 +28,7 @@ _SCALARS = {
     "uint8_t*": [ctypes.POINTER(ctypes.c_uint8)],
     "uint16_t*": [ctypes.POINTER(ctypes.c_uint16)],
     "uint32_t*": [ctypes.POINTER(ctypes.c_uint32)],
+    "uint64_t*": [ctypes.POINTER(ctypes.c_uint64)],
     "size_t*": [ctypes.POINTER(ctypes.c_size_t)],
     "EmailProgressCallback": [_native.PROGRESS_CALLBACK],
     "EmailTraceCallback": [_native.TRACE_CALLBACK],
@@ -105,11 +106,15 @@ def test_prototypes_match_the_header_types() -> None:
     assert wrong == [], "prototypes that differ from imapmail.h:\n" + "\n".join(wrong)
 
 
-def test_status_results_are_pointer_sized() -> None:
-    # Every status result is declared c_ssize_t (the width of intptr_t): a 64-bit reader of an
-    # int32_t would see a negative status as a large positive number.
-    statuses = [n for n, (r, _) in _native.PROTOTYPES.items() if r is ctypes.c_ssize_t]
-    assert "email_read_first" in statuses and "email_close_session" in statuses
+def test_signed_results_are_pointer_sized() -> None:
+    # imapmail.h: every signed integer result is an intptr_t, but the timestamp.
+    functions = header_functions()
+    signed = sorted(n for n, (r, _) in functions.items() if r.startswith("int"))
+    assert [n for n in signed if functions[n][0] != "intptr_t"] == ["email_message_timestamp"]
+    assert "email_read_first" in signed and "email_count" in signed and "email_message_is_read" in signed
+    for name in signed:
+        if name != "email_message_timestamp":
+            assert _native.PROTOTYPES[name][0] is ctypes.c_ssize_t, name
     assert ctypes.sizeof(ctypes.c_ssize_t) == ctypes.sizeof(ctypes.c_void_p)
 
 

@@ -201,6 +201,38 @@ def test_progress_callback_reports_and_cancels(connect) -> None:
     assert len(s.get_all()) == 3 and seen == []
 
 
+def test_progress_polled_from_another_thread(connect) -> None:
+    s = connect()
+    assert s.progress == (0, 0)
+    m = s.read_first()
+    assert m is not None and s.progress == (1, 3)
+    s.get_all(unread=True)
+    assert s.progress == imapmail.Progress(2, 2)
+    # While one thread reads (and sits in the progress callback, the session busy), another
+    # reads the progress without waiting for the session.
+    inside, polled = threading.Event(), []
+
+    def poll() -> None:
+        assert inside.wait(120)  # only a bound for a broken build: the reader signals first
+        polled.append(s.progress)
+
+    def on_progress(done: int, total: int) -> None:
+        if done == 2:
+            inside.set()
+            poller.join(120)  # returns once the poller has its answer
+            assert not poller.is_alive()
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    s.set_progress(on_progress)
+    assert len(s.get_all()) == 3
+    assert polled == [(2, 3)]
+    assert s.progress == (3, 3)
+    s.close()
+    with pytest.raises(imapmail.HandleError):
+        s.progress
+
+
 def test_trace_callback_and_trace_file(connect, server, tmp_path) -> None:
     trace = tmp_path / "trace.log"
     s = connect(trace_file=trace)
