@@ -108,3 +108,28 @@ def test_start_flags(connect, server) -> None:
     with pytest.raises(imapmail.AuthError) as cm:
         connect(xoauth2=True)
     assert server["FIX_PASS"] not in str(cm.value)
+
+
+def test_close_while_another_thread_reads(connect) -> None:
+    import threading
+
+    s = connect()
+    started, outcome = threading.Event(), []
+
+    def read() -> None:
+        try:
+            while True:
+                for _ in s.messages():
+                    started.set()
+        except imapmail.HandleError:
+            outcome.append("closed")
+        except Exception as e:  # pragma: no cover (reported below)
+            outcome.append(e)
+
+    t = threading.Thread(target=read)
+    t.start()
+    assert started.wait(120)  # a bound for a broken build only
+    s.close()  # waits for the call in progress, then the reader's next call fails cleanly
+    t.join(120)
+    assert not t.is_alive()
+    assert outcome == ["closed"]

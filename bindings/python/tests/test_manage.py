@@ -168,3 +168,17 @@ def test_idle(connect, scratch, make_message) -> None:
     assert [m.subject for m in watcher] == ["Wake up"]
     with pytest.raises(imapmail.ArgumentError):
         watcher.idle(-1)
+
+
+def test_reading_with_mark_seen(connect, scratch, make_message) -> None:
+    s = connect()
+    for i in range(3):
+        s.append(scratch, make_message(f"Unread {i}"))
+    s.select_folder(scratch)
+    assert s.count(unread=True) == 3
+    first = s.read_first(unread=True, mark_seen=True)
+    assert first is not None and first.subject == "Unread 0"
+    assert s.count(unread=True) == 2
+    assert [m.subject for m in s.messages(unread=True, headers_only=True, mark_seen=True)] == ["Unread 1", "Unread 2"]
+    assert s.count(unread=True) == 0
+    assert s.folder_status(scratch).unseen == 0
