@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python package (bindings/python): `pip install ./bindings/python` into a fresh virtual
 # environment, then the package's pytest tests (bindings/python/tests) in it, against the
-# throwaway Dovecot of tests/packaging/fixture.sh. pytest comes from PyPI into that venv.
+# throwaway Dovecot of tests/packaging/fixture.sh; mypy --strict on the installed package.
+# pytest and mypy come from PyPI into that venv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -67,6 +68,10 @@ if [ "$found" != "$work/bundled/imapmail/libimapmail.so.0" ]; then
     exit 1
 fi
 echo "python: a library bundled at install time is found: $found"
+
+# The type hints: the installed package (found through its py.typed) passes mypy --strict.
+retry "$vpy" -m pip install --quiet --disable-pip-version-check mypy
+(cd "$work" && "$vpy" -m mypy --strict --no-incremental -p imapmail)
 
 fixture_start >/dev/null
 "$work/venv/bin/pytest" -v -p no:cacheprovider bindings/python/tests 2>&1
