@@ -7,7 +7,7 @@ builtin.
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple, Type
+from typing import Dict, Tuple, Type
 
 from . import _native
 from .constants import Status
@@ -141,6 +141,3 @@ def last_error_for(rc: int) -> ImapMailError:
 def handle_error(what: str) -> HandleError:
     return HandleError(Status.ERR_HANDLE, f"the {what} is closed")
 
-
-def optional_error(rc: int, message: Optional[str]) -> Optional[ImapMailError]:
-    return None if rc == Status.OK else error_for(rc, message or "")

@@ -88,6 +88,9 @@ class Session:
         pairs = {"timeout_ms": timeout_ms, "ca_file": ca_file, "folder": folder,
                  "max_message_bytes": max_message_bytes, "trace_file": trace_file,
                  "pipelining": pipelining, "reconnect": reconnect}
+        for key in options or {}:
+            if not key.isidentifier():
+                raise ArgumentError(Status.ERR_ARGUMENT, f"invalid option name {key!r}")
         pairs.update(options or {})
         opts = ";".join(f"{k}={_option_value(v)}" for k, v in pairs.items() if v is not None)
         lib = _native.lib()

@@ -133,3 +133,9 @@ def test_close_while_another_thread_reads(connect) -> None:
     t.join(120)
     assert not t.is_alive()
     assert outcome == ["closed"]
+
+
+def test_option_names_are_checked_before_sending() -> None:
+    with pytest.raises(imapmail.ArgumentError) as cm:
+        imapmail.Session("127.0.0.1", 1, "u", "p", options={"folder=x;timeout_ms": 1})
+    assert "option name" in cm.value.message
