@@ -165,6 +165,7 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "email_message_copy": (c_status, [_S, _M, c_str, c_u32_p]),
     "email_set_progress_callback": (c_status, [_S, PROGRESS_CALLBACK, ctypes.c_void_p]),
     "email_session_progress": (c_status, [_S, c_u64_p, c_u64_p]),
+    "email_session_trace_next": (c_status, [_S, c_char_buf, c_size]),
     "email_set_trace_callback": (c_status, [_S, TRACE_CALLBACK, ctypes.c_void_p]),
     # string lists (folder lists)
     "email_strings_count": (c_size, [_F]),

@@ -29,6 +29,10 @@ class Progress(NamedTuple):
     total: int
 
 
+# Enough for any queued trace line (imapmail.h: 16400 bytes always suffice).
+_TRACE_LINE_BYTES = 16400
+
+
 def _option_value(value: OptionValue) -> str:
     if isinstance(value, bool):
         value = 1 if value else 0
@@ -53,7 +57,8 @@ class Session:
     Options (``email_start_session_ex``): ``timeout_ms`` (bound of every network step, default
     60000), ``ca_file`` (a PEM file of extra trusted certificates), ``folder``,
     ``max_message_bytes``, ``trace_file`` (the protocol trace, credentials masked, is appended
-    to it), ``pipelining`` (default True), ``reconnect`` (a read that loses its connection
+    to it), ``trace_queue`` (the same trace kept in memory, up to N lines, for
+    :meth:`trace_next`), ``pipelining`` (default True), ``reconnect`` (a read that loses its connection
     reconnects and goes on; default False). ``options`` takes further ``key: value`` pairs, for
     keys newer than this package.
 
@@ -65,7 +70,8 @@ class Session:
                  security: Union[str, Security] = "tls", *, folder: Optional[str] = None,
                  ca_file: Optional[Union[str, "os.PathLike[str]"]] = None, timeout_ms: Optional[int] = None,
                  max_message_bytes: Optional[int] = None,
-                 trace_file: Optional[Union[str, "os.PathLike[str]"]] = None, pipelining: Optional[bool] = None,
+                 trace_file: Optional[Union[str, "os.PathLike[str]"]] = None, trace_queue: Optional[int] = None,
+                 pipelining: Optional[bool] = None,
                  reconnect: Optional[bool] = None, accept_invalid_certs: bool = False, xoauth2: bool = False,
                  options: Optional[Mapping[str, OptionValue]] = None) -> None:
         self._h: Optional[int] = None
@@ -86,7 +92,7 @@ class Session:
         if xoauth2:
             flags |= AUTH_XOAUTH2
         pairs = {"timeout_ms": timeout_ms, "ca_file": ca_file, "folder": folder,
-                 "max_message_bytes": max_message_bytes, "trace_file": trace_file,
+                 "max_message_bytes": max_message_bytes, "trace_file": trace_file, "trace_queue": trace_queue,
                  "pipelining": pipelining, "reconnect": reconnect}
         for key in options or {}:
             if not key.isidentifier():
@@ -432,6 +438,26 @@ class Session:
         done, total = ctypes.c_uint64(0), ctypes.c_uint64(0)
         check(_native.lib().email_session_progress(self._handle(), ctypes.byref(done), ctypes.byref(total)))
         return Progress(done.value, total.value)
+
+    def trace_next(self) -> Optional[str]:
+        """The oldest line of the trace queued by the ``trace_queue`` option (``"C: ..."`` sent,
+        ``"S: ..."`` received, credentials masked), removed from the queue; None when it is
+        empty. A line saying how many were dropped comes first when the queue overflowed.
+        Never waits: any thread can take lines while another uses the session, and no code
+        runs on a library thread (unlike :meth:`set_trace`). Raises :class:`ArgumentError` for
+        a session started without ``trace_queue``."""
+        buf = ctypes.create_string_buffer(_TRACE_LINE_BYTES)
+        rc = check(_native.lib().email_session_trace_next(self._handle(), buf, _TRACE_LINE_BYTES), (Status.OK, Status.OUT))
+        return None if rc == Status.OUT else buf.value.decode("utf-8", "replace")
+
+    def trace_lines(self) -> List[str]:
+        """Every line queued so far (see :meth:`trace_next`), oldest first."""
+        lines = []
+        line = self.trace_next()
+        while line is not None:
+            lines.append(line)
+            line = self.trace_next()
+        return lines
 
     def set_trace(self, callback: Optional[TraceCallback]) -> None:
         """Calls ``callback(direction, line)`` for every protocol line from now on (``line``:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import threading
 
 import pytest
@@ -252,6 +253,30 @@ def test_trace_callback_and_trace_file(connect, server, tmp_path) -> None:
     logged = trace.read_bytes()
     assert b"LOGIN" in logged or b"AUTHENTICATE" in logged
     assert server["FIX_PASS"].encode() not in logged
+
+
+def test_trace_queue(connect, server) -> None:
+    s = connect(trace_queue=1000)
+    login = s.trace_lines()  # the whole session is queued, login included
+    assert login and all(line[:3] in ("C: ", "S: ") for line in login), login
+    assert any(line.startswith("C: ") and ("LOGIN" in line or "AUTHENTICATE" in line) for line in login)
+    assert not any(server["FIX_PASS"] in line for line in login)
+    assert s.trace_next() is None  # drained
+    assert s.count() == 3
+    lines = s.trace_lines()
+    assert lines[0].startswith("C: ") and any(line.startswith("S: ") for line in lines)
+    # A full queue keeps its lines, drops new ones and says so where they were dropped.
+    small = connect(trace_queue=2)
+    small.count()
+    lines = small.trace_lines()
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("S: * OK") and lines[1].startswith("C: ")
+    assert re.fullmatch(r"-- \d+ line\(s\) dropped: the trace queue was full", lines[2]), lines
+    small.count()  # room again after draining
+    lines = small.trace_lines()
+    assert lines and lines[0].startswith("C: "), lines
+    with pytest.raises(imapmail.ArgumentError):
+        connect().trace_next()  # started without trace_queue
 
 
 def test_threads_read_in_parallel(connect) -> None:
