@@ -866,7 +866,27 @@ int main(int argc, char **argv)
     /* Errors: a folder that does not exist */
     check(!ChangeFolder(&oMail, "No such folder", 0) && oMail.ErrorCode == EMAIL_ERR_NOT_FOUND && oMail.ErrorMessage[0] != '\0',
           "ChangeFolder(missing): EMAIL_ERR_NOT_FOUND and a message", oMail.ErrorMessage);
+    /* Guide "Errors": the session's own last status and message, read after the failure */
+    nStatus = API1("email_session_error", oMail.m_hSession);
+    s = Text(API1("email_session_error_message", oMail.m_hSession));
+    check(nStatus == EMAIL_ERR_NOT_FOUND && s[0] != '\0', "email_session_error(hSession) = EMAIL_ERR_NOT_FOUND, with a message", s);
+    free(s);
     check(ChangeFolder(&oMail, "INBOX", 0), "ChangeFolder(\"INBOX\")", oMail.ErrorMessage);
+
+    /* Guide "Reading", everything at once: email_get_all, email_list_count / _get / _free */
+    {
+        intptr_t hList = 0, nCount, i, hItem;
+        check(API3("email_get_all", oMail.m_hSession, EMAIL_READ_ALL, &hList) == EMAIL_OK && hList != 0, "email_get_all", NULL);
+        nCount = API1("email_list_count", hList);
+        check(nCount == 3, "email_list_count = 3", NULL);
+        for (i = 0; i < nCount; i++) {
+            hItem = API2("email_list_get", hList, i);
+            s = Text(API1("email_message_subject", hItem));
+            check(hItem != 0 && s[0] != '\0', "list item has a subject", s);
+            free(s);
+        }
+        API1("email_list_free", hList);
+    }
 
     /* Search */
     {
