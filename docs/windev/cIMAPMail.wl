@@ -214,8 +214,8 @@ PROCEDURE StartSession(sServer is string, sUser is string, sPassword is string, 
 CloseSession()
 sAll is string = "folder=" + Replace(Replace(Replace(sFolder, "\", "\\"), ";", "\;"), "=", "\=")
 IF sOptions <> "" THEN sAll += ";" + sOptions
-m_hSession = API(cIMAPMail::Library, "email_start_session_ex", U8(sServer), nPort, U8(sUser), U8(sPassword), ...
-		nFlags, U8(sAll))
+m_hSession = API(cIMAPMail::Library, "email_start_session_ex", cIMAPMail::U8(sServer), nPort, cIMAPMail::U8(sUser), cIMAPMail::U8(sPassword), ...
+		nFlags, cIMAPMail::U8(sAll))
 IF m_hSession = 0 THEN
 	RESULT NOT Failed(API(cIMAPMail::Library, "email_last_error"))
 END
@@ -343,7 +343,7 @@ END
 
 // Any header of the current message, decoded ("" when it has none), e.g. Header("X-Priority").
 PROCEDURE Header(sName is string) : string
-RESULT cIMAPMail::Text(API(cIMAPMail::Library, "email_message_header", m_hMessage, U8(sName)))
+RESULT cIMAPMail::Text(API(cIMAPMail::Library, "email_message_header", m_hMessage, cIMAPMail::U8(sName)))
 
 // The raw source of the current message (only the headers after "HEADERS"), as bytes.
 PROCEDURE Source() : Buffer
@@ -377,7 +377,7 @@ PROCEDURE SaveAttachments(sDirectory is string) : int
 IF NOT fDirectoryExist(sDirectory) THEN fMakeDir(sDirectory)
 nSaved is int = 0
 FOR i = 0 _TO_ ArrayCount(Email.Attachment) - 1
-	IF Failed(API(cIMAPMail::Library, "email_attachment_save", m_hMessage, i, U8(sDirectory))) THEN RESULT nSaved
+	IF Failed(API(cIMAPMail::Library, "email_attachment_save", m_hMessage, i, cIMAPMail::U8(sDirectory))) THEN RESULT nSaved
 	nSaved++
 END
 RESULT nSaved
@@ -393,9 +393,9 @@ RESULT NOT Failed(API(cIMAPMail::Library, "email_message_set_flags", m_hSession,
 // Adds (bAdd True) or removes a keyword ($Forwarded, Work, ...) on message nUID.
 PROCEDURE SetKeyword(nUID is 8-byte int, sKeyword is string, bAdd is boolean = True) : boolean
 IF bAdd THEN
-	RESULT NOT Failed(API(cIMAPMail::Library, "email_add_keyword", m_hSession, nUID, U8(sKeyword)))
+	RESULT NOT Failed(API(cIMAPMail::Library, "email_add_keyword", m_hSession, nUID, cIMAPMail::U8(sKeyword)))
 END
-RESULT NOT Failed(API(cIMAPMail::Library, "email_remove_keyword", m_hSession, nUID, U8(sKeyword)))
+RESULT NOT Failed(API(cIMAPMail::Library, "email_remove_keyword", m_hSession, nUID, cIMAPMail::U8(sKeyword)))
 
 // Marks the current message deleted; Expunge() removes it for good.
 PROCEDURE DeleteMessage() : boolean
@@ -408,14 +408,14 @@ RESULT NOT Failed(API(cIMAPMail::Library, "email_expunge", m_hSession))
 // Moves the current message into sFolder (NewUID: its UID there, 0 when the server does not tell).
 PROCEDURE MoveTo(sFolder is string) : boolean
 nUID is int = 0
-bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_message_move", m_hSession, m_hMessage, U8(sFolder), &nUID))
+bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_message_move", m_hSession, m_hMessage, cIMAPMail::U8(sFolder), &nUID))
 NewUID = cIMAPMail::U32(nUID)
 RESULT bOK
 
 // Copies the current message into sFolder.
 PROCEDURE CopyTo(sFolder is string) : boolean
 nUID is int = 0
-bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_message_copy", m_hSession, m_hMessage, U8(sFolder), &nUID))
+bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_message_copy", m_hSession, m_hMessage, cIMAPMail::U8(sFolder), &nUID))
 NewUID = cIMAPMail::U32(nUID)
 RESULT bOK
 
@@ -431,13 +431,13 @@ RESULT NOT Failed(API(cIMAPMail::Library, "email_delete_message", m_hSession, nU
 
 PROCEDURE MoveUID(nUID is 8-byte int, sFolder is string) : boolean
 nNew is int = 0
-bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_move_message", m_hSession, nUID, U8(sFolder), &nNew))
+bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_move_message", m_hSession, nUID, cIMAPMail::U8(sFolder), &nNew))
 NewUID = cIMAPMail::U32(nNew)
 RESULT bOK
 
 PROCEDURE CopyUID(nUID is 8-byte int, sFolder is string) : boolean
 nNew is int = 0
-bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_copy_message", m_hSession, nUID, U8(sFolder), &nNew))
+bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_copy_message", m_hSession, nUID, cIMAPMail::U8(sFolder), &nNew))
 NewUID = cIMAPMail::U32(nNew)
 RESULT bOK
 
@@ -456,7 +456,7 @@ AppendMessage.Parameter[4].Type = apiSystemInt     // their length
 AppendMessage.Parameter[5].Type = apiInt_4         // flags
 AppendMessage.Parameter[6].Type = apiInt_8         // internal date
 AppendMessage.Parameter[7].Type = apiSystemInt     // &new UID (int)
-bufFolder is Buffer = U8(sFolder)
+bufFolder is Buffer = cIMAPMail::U8(sFolder)
 nNew is int = 0
 bOK is boolean = NOT Failed(AppendMessage(m_hSession, &bufFolder, &bufSource, Length(bufSource), nFlags, nUnixTime, &nNew))
 NewUID = cIMAPMail::U32(nNew)
@@ -465,7 +465,7 @@ RESULT bOK
 // Selects a folder (WINDEV's EmailChangeFolder); bReadOnly: nothing can change in it.
 PROCEDURE ChangeFolder(sFolder is string, bReadOnly is boolean = False) : boolean
 FreeMessage()
-RESULT NOT Failed(API(cIMAPMail::Library, "email_select_folder", m_hSession, U8(sFolder), IIF(bReadOnly, 1, 0)))
+RESULT NOT Failed(API(cIMAPMail::Library, "email_select_folder", m_hSession, cIMAPMail::U8(sFolder), IIF(bReadOnly, 1, 0)))
 
 // The name of the selected folder.
 PROCEDURE CurrentFolder() : string
@@ -500,19 +500,19 @@ END
 RESULT ""
 
 PROCEDURE CreateFolder(sFolder is string) : boolean
-RESULT NOT Failed(API(cIMAPMail::Library, "email_create_folder", m_hSession, U8(sFolder)))
+RESULT NOT Failed(API(cIMAPMail::Library, "email_create_folder", m_hSession, cIMAPMail::U8(sFolder)))
 
 PROCEDURE DeleteFolder(sFolder is string) : boolean
-RESULT NOT Failed(API(cIMAPMail::Library, "email_delete_folder", m_hSession, U8(sFolder)))
+RESULT NOT Failed(API(cIMAPMail::Library, "email_delete_folder", m_hSession, cIMAPMail::U8(sFolder)))
 
 PROCEDURE RenameFolder(sFrom is string, sTo is string) : boolean
-RESULT NOT Failed(API(cIMAPMail::Library, "email_rename_folder", m_hSession, U8(sFrom), U8(sTo)))
+RESULT NOT Failed(API(cIMAPMail::Library, "email_rename_folder", m_hSession, cIMAPMail::U8(sFrom), cIMAPMail::U8(sTo)))
 
 PROCEDURE Subscribe(sFolder is string, bSubscribe is boolean = True) : boolean
 IF bSubscribe THEN
-	RESULT NOT Failed(API(cIMAPMail::Library, "email_subscribe_folder", m_hSession, U8(sFolder)))
+	RESULT NOT Failed(API(cIMAPMail::Library, "email_subscribe_folder", m_hSession, cIMAPMail::U8(sFolder)))
 END
-RESULT NOT Failed(API(cIMAPMail::Library, "email_unsubscribe_folder", m_hSession, U8(sFolder)))
+RESULT NOT Failed(API(cIMAPMail::Library, "email_unsubscribe_folder", m_hSession, cIMAPMail::U8(sFolder)))
 
 // The number of messages and of unread messages of a folder, without selecting it.
 // nMessages and nUnread receive the counts.
@@ -521,7 +521,7 @@ nAll is int = 0
 nUnseen is int = 0
 nUIDNext is int = 0
 nUIDValidity is int = 0
-bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_folder_status", m_hSession, U8(sFolder), &nAll, &nUnseen, ...
+bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_folder_status", m_hSession, cIMAPMail::U8(sFolder), &nAll, &nUnseen, ...
 		&nUIDNext, &nUIDValidity))
 nMessages = nAll
 nUnread = nUnseen
@@ -575,6 +575,13 @@ END
 // ===== Methods of cIMAPSearch =======================================================
 
 PROCEDURE Constructor()
+IF cIMAPMail::Library = "" THEN
+	IF In64bitMode() THEN
+		cIMAPMail::Library = "imapmail.dll"
+	ELSE
+		cIMAPMail::Library = "imapmail_stdcall.dll"
+	END
+END
 m_hSearch = API(cIMAPMail::Library, "email_search_new")
 
 PROCEDURE Destructor()
