@@ -24,7 +24,7 @@
 // - Handles, addresses and size_t values are system int; 32-bit values are int; the 8-byte
 //   arguments and results (dates, sizes) go through an API Description with apiInt_8, which
 //   32-bit WINDEV needs for them.
-// - Text goes in as NUL-terminated UTF-8 (U8) and comes out through email_copy_utf16 (Text).
+// - Text goes in as NUL-terminated UTF-8 (U8) and comes out through email_copy_utf16 (ImapText).
 // - No WLanguage procedure is ever given to the library as a callback: nothing here runs on a
 //   thread WINDEV did not start.
 // - Every API() call of this file is made, with the same arguments in the same order and width,
@@ -172,7 +172,7 @@ PROCEDURE GLOBAL U8(LOCAL sText is string) : Buffer
 RESULT StringToUTF8(sText + Charact(0))
 
 // The UTF-8 text at address pText (returned by imapmail, which owns it) as a string.
-PROCEDURE GLOBAL Text(pText is system int) : string
+PROCEDURE GLOBAL ImapText(pText is system int) : string
 IF pText = 0 THEN RESULT ""
 nUnits is system int = API(cIMAPMail::Library, "email_copy_utf16", pText, Null, 0)
 IF nUnits <= 1 THEN RESULT ""
@@ -187,14 +187,14 @@ RESULT BinaryAND(nValue, 0xFFFFFFFF)
 
 // The version of the library, e.g. "0.1.0".
 PROCEDURE GLOBAL Version() : string
-RESULT cIMAPMail::Text(API(cIMAPMail::Library, "email_version"))
+RESULT cIMAPMail::ImapText(API(cIMAPMail::Library, "email_version"))
 
 // Records a status; True when it is an error (then ErrorMessage tells why).
 PROCEDURE PRIVATE Failed(nStatus is system int) : boolean
 ErrorCode = nStatus
 IF nStatus < 0 THEN
 	// This thread's last failure: the call that returned nStatus.
-	ErrorMessage = cIMAPMail::Text(API(cIMAPMail::Library, "email_last_error_message"))
+	ErrorMessage = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_last_error_message"))
 	RESULT True
 END
 ErrorMessage = ""
@@ -202,7 +202,7 @@ RESULT False
 
 // The name of the last status, e.g. "EMAIL_ERR_AUTH", for logs.
 PROCEDURE ErrorName() : string
-RESULT cIMAPMail::Text(API(cIMAPMail::Library, "email_status_name", ErrorCode))
+RESULT cIMAPMail::ImapText(API(cIMAPMail::Library, "email_status_name", ErrorCode))
 
 // Connects, secures the connection, logs in and selects sFolder.
 // nFlags: EMAIL_SECURITY_TLS (port 993), EMAIL_SECURITY_STARTTLS or EMAIL_SECURITY_NONE
@@ -284,16 +284,16 @@ VariableReset(Email)
 Email.UID = cIMAPMail::U32(API(cIMAPMail::Library, "email_message_uid", h))
 Email.Flags = cIMAPMail::U32(API(cIMAPMail::Library, "email_message_flags", h))
 Email.Unread = (cIMAPMail::U32(API(cIMAPMail::Library, "email_message_is_read", h)) = 0)
-Email.Subject = cIMAPMail::Text(API(cIMAPMail::Library, "email_message_subject", h))
-Email.Sender = cIMAPMail::Text(API(cIMAPMail::Library, "email_message_sender", h))
-Email.SenderAddress = cIMAPMail::Text(API(cIMAPMail::Library, "email_message_sender_address", h))
-Email.SenderName = cIMAPMail::Text(API(cIMAPMail::Library, "email_message_sender_name", h))
+Email.Subject = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_subject", h))
+Email.Sender = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_sender", h))
+Email.SenderAddress = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_sender_address", h))
+Email.SenderName = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_sender_name", h))
 Recipients(EMAIL_TO, Email.Recipient)
 Recipients(EMAIL_CC, Email.Cc)
 Recipients(EMAIL_BCC, Email.Bcc)
 Recipients(EMAIL_REPLY_TO, Email.ReplyTo)
-Email.Date = cIMAPMail::Text(API(cIMAPMail::Library, "email_message_date", h))
-Email.MessageID = cIMAPMail::Text(API(cIMAPMail::Library, "email_message_message_id", h))
+Email.Date = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_date", h))
+Email.MessageID = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_message_id", h))
 // 8-byte results: an API Description reads all 8 bytes in 32-bit too.
 MessageTimestamp is API Description
 MessageTimestamp.DLLName = cIMAPMail::Library
@@ -309,7 +309,7 @@ MessageSize.Parameter[1].Type = apiSystemInt
 Email.Size = MessageSize(h)
 nKeywords is system int = API(cIMAPMail::Library, "email_message_keyword_count", h)
 FOR i = 0 _TO_ nKeywords - 1
-	ArrayAdd(Email.Keyword, cIMAPMail::Text(API(cIMAPMail::Library, "email_message_keyword", h, i)))
+	ArrayAdd(Email.Keyword, cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_keyword", h, i)))
 END
 Email.HeadersOnly = (BinaryAND(m_nReadFlags, EMAIL_READ_HEADERS) <> 0)
 FillBody()
@@ -317,19 +317,19 @@ FillBody()
 // The body, HTML and attachment list of the current message.
 PROCEDURE PRIVATE FillBody()
 h is system int = m_hMessage
-Email.Message = cIMAPMail::Text(API(cIMAPMail::Library, "email_message_text", h))
-Email.HTML = cIMAPMail::Text(API(cIMAPMail::Library, "email_message_html", h))
+Email.Message = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_text", h))
+Email.HTML = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_html", h))
 IF API(cIMAPMail::Library, "email_message_error", h) <> EMAIL_OK THEN
-	Email.DecodeError = cIMAPMail::Text(API(cIMAPMail::Library, "email_message_error_message", h))
+	Email.DecodeError = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_error_message", h))
 END
 ArrayDeleteAll(Email.Attachment)
 a is STIMAPAttachment
 nCount is system int = API(cIMAPMail::Library, "email_message_attachment_count", h)
 FOR i = 0 _TO_ nCount - 1
 	VariableReset(a)
-	a.Name = cIMAPMail::Text(API(cIMAPMail::Library, "email_attachment_name", h, i))
-	a.ContentType = cIMAPMail::Text(API(cIMAPMail::Library, "email_attachment_content_type", h, i))
-	a.ContentID = cIMAPMail::Text(API(cIMAPMail::Library, "email_attachment_content_id", h, i))
+	a.Name = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_attachment_name", h, i))
+	a.ContentType = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_attachment_content_type", h, i))
+	a.ContentID = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_attachment_content_id", h, i))
 	a.Inline = (cIMAPMail::U32(API(cIMAPMail::Library, "email_attachment_is_inline", h, i)) = 1)
 	ArrayAdd(Email.Attachment, a)
 END
@@ -338,12 +338,12 @@ PROCEDURE PRIVATE Recipients(nKind is int, arrTarget is array of strings)
 ArrayDeleteAll(arrTarget)
 nCount is system int = API(cIMAPMail::Library, "email_message_recipient_count", m_hMessage, nKind)
 FOR i = 0 _TO_ nCount - 1
-	ArrayAdd(arrTarget, cIMAPMail::Text(API(cIMAPMail::Library, "email_message_recipient_address", m_hMessage, nKind, i)))
+	ArrayAdd(arrTarget, cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_recipient_address", m_hMessage, nKind, i)))
 END
 
 // Any header of the current message, decoded ("" when it has none), e.g. Header("X-Priority").
 PROCEDURE Header(sName is string) : string
-RESULT cIMAPMail::Text(API(cIMAPMail::Library, "email_message_header", m_hMessage, cIMAPMail::U8(sName)))
+RESULT cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_header", m_hMessage, cIMAPMail::U8(sName)))
 
 // The raw source of the current message (only the headers after "HEADERS"), as bytes.
 PROCEDURE Source() : Buffer
@@ -469,7 +469,7 @@ RESULT NOT Failed(API(cIMAPMail::Library, "email_select_folder", m_hSession, cIM
 
 // The name of the selected folder.
 PROCEDURE CurrentFolder() : string
-RESULT cIMAPMail::Text(API(cIMAPMail::Library, "email_current_folder", m_hSession))
+RESULT cIMAPMail::ImapText(API(cIMAPMail::Library, "email_current_folder", m_hSession))
 
 // Every folder of the account (bSubscribedOnly: only the subscribed ones), INBOX first.
 PROCEDURE Folders(bSubscribedOnly is boolean = False) : array of STIMAPFolder
@@ -484,8 +484,8 @@ f is STIMAPFolder
 nCount is system int = API(cIMAPMail::Library, "email_strings_count", hStrings)
 FOR i = 0 _TO_ nCount - 1
 	VariableReset(f)
-	f.Name = cIMAPMail::Text(API(cIMAPMail::Library, "email_strings_get", hStrings, i))
-	f.Delimiter = cIMAPMail::Text(API(cIMAPMail::Library, "email_strings_delimiter", hStrings, i))
+	f.Name = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_strings_get", hStrings, i))
+	f.Delimiter = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_strings_delimiter", hStrings, i))
 	f.Attributes = cIMAPMail::U32(API(cIMAPMail::Library, "email_strings_attributes", hStrings, i))
 	ArrayAdd(arrFolders, f)
 END

@@ -17,7 +17,7 @@
  *     WLanguage variable: int -> int32_t, system int -> intptr_t;
  *   - unsigned 32-bit results (UIDs, flags, attributes, 0/1) are read as a system int and cut
  *     to their low 32 bits, as cIMAPMail::U32 does.
- * Text goes in as NUL-terminated UTF-8 (U8) and comes back through email_copy_utf16 (Text).
+ * Text goes in as NUL-terminated UTF-8 (U8) and comes back through email_copy_utf16 (ImapText).
  *
  * Each C function below is named after the WLanguage method or procedure it mirrors and makes
  * the same calls in the same order. tests/suites/windev_mirror.sh checks (with
@@ -129,9 +129,9 @@ static int64_t U32(intptr_t v) { return (int64_t)((uint64_t)v & 0xFFFFFFFFu); }
 /* cIMAPMail::U8 - StringToUTF8(sText + Charact(0)): the text is UTF-8 here already. */
 static intptr_t U8(const char *s) { return (intptr_t)s; }
 
-/* cIMAPMail::Text / the guide's ImapText: two calls of email_copy_utf16, then the UTF-16 is
+/* cIMAPMail::ImapText / the guide's ImapText: two calls of email_copy_utf16, then the UTF-16 is
  * turned back into UTF-8 so the test can compare it (surrogate pairs included). */
-static char *Text(intptr_t pText)
+static char *ImapText(intptr_t pText)
 {
     intptr_t nUnits, i;
     size_t o = 0;
@@ -188,7 +188,7 @@ static char *Text(intptr_t pText)
 }
 
 /* cIMAPMail::Version */
-static char *Version(void) { return Text(API0("email_version")); }
+static char *Version(void) { return ImapText(API0("email_version")); }
 
 /* ---- cIMAPMail ------------------------------------------------------------------------- */
 
@@ -258,7 +258,7 @@ static int Failed(cIMAPMail *m, intptr_t nStatus)
     m->ErrorCode = (int32_t)nStatus;
     FreeStr(&m->ErrorMessage);
     if (nStatus < 0) {
-        m->ErrorMessage = Text(API0("email_last_error_message"));
+        m->ErrorMessage = ImapText(API0("email_last_error_message"));
         return 1;
     }
     m->ErrorMessage = calloc(1, 1);
@@ -266,7 +266,7 @@ static int Failed(cIMAPMail *m, intptr_t nStatus)
 }
 
 /* cIMAPMail.ErrorName */
-static char *ErrorName(cIMAPMail *m) { return Text(API1("email_status_name", m->ErrorCode)); }
+static char *ErrorName(cIMAPMail *m) { return ImapText(API1("email_status_name", m->ErrorCode)); }
 
 static void FreeMessage(cIMAPMail *m)
 {
@@ -329,7 +329,7 @@ static void Recipients(cIMAPMail *m, int32_t nKind, char **arr, int *count)
 {
     intptr_t nCount = API2("email_message_recipient_count", m->m_hMessage, nKind), i;
     for (i = 0; i < nCount && *count < MAXLIST; i++) {
-        arr[(*count)++] = Text(API3("email_message_recipient_address", m->m_hMessage, nKind, i));
+        arr[(*count)++] = ImapText(API3("email_message_recipient_address", m->m_hMessage, nKind, i));
     }
 }
 
@@ -339,10 +339,10 @@ static void FillBody(cIMAPMail *m)
     intptr_t h = m->m_hMessage, nCount, i;
     STIMAPEmail *e = &m->Email;
     FreeStr(&e->Message), FreeStr(&e->HTML);
-    e->Message = Text(API1("email_message_text", h));
-    e->HTML = Text(API1("email_message_html", h));
+    e->Message = ImapText(API1("email_message_text", h));
+    e->HTML = ImapText(API1("email_message_html", h));
     if (API1("email_message_error", h) != EMAIL_OK) {
-        e->DecodeError = Text(API1("email_message_error_message", h));
+        e->DecodeError = ImapText(API1("email_message_error_message", h));
     }
     for (i = 0; i < e->nAttachment; i++) {
         FreeStr(&e->Attachment[i].Name), FreeStr(&e->Attachment[i].ContentType), FreeStr(&e->Attachment[i].ContentID);
@@ -351,9 +351,9 @@ static void FillBody(cIMAPMail *m)
     nCount = API1("email_message_attachment_count", h);
     for (i = 0; i < nCount && i < MAXLIST; i++) {
         STIMAPAttachment *a = &e->Attachment[e->nAttachment++];
-        a->Name = Text(API2("email_attachment_name", h, i));
-        a->ContentType = Text(API2("email_attachment_content_type", h, i));
-        a->ContentID = Text(API2("email_attachment_content_id", h, i));
+        a->Name = ImapText(API2("email_attachment_name", h, i));
+        a->ContentType = ImapText(API2("email_attachment_content_type", h, i));
+        a->ContentID = ImapText(API2("email_attachment_content_id", h, i));
         a->Inline = U32(API2("email_attachment_is_inline", h, i)) == 1;
     }
 }
@@ -367,21 +367,21 @@ static void Fill(cIMAPMail *m)
     e->UID = U32(API1("email_message_uid", h));
     e->Flags = (int32_t)U32(API1("email_message_flags", h));
     e->Unread = U32(API1("email_message_is_read", h)) == 0;
-    e->Subject = Text(API1("email_message_subject", h));
-    e->Sender = Text(API1("email_message_sender", h));
-    e->SenderAddress = Text(API1("email_message_sender_address", h));
-    e->SenderName = Text(API1("email_message_sender_name", h));
+    e->Subject = ImapText(API1("email_message_subject", h));
+    e->Sender = ImapText(API1("email_message_sender", h));
+    e->SenderAddress = ImapText(API1("email_message_sender_address", h));
+    e->SenderName = ImapText(API1("email_message_sender_name", h));
     Recipients(m, EMAIL_TO, e->Recipient, &e->nRecipient);
     Recipients(m, EMAIL_CC, e->Cc, &e->nCc);
     Recipients(m, EMAIL_BCC, e->Bcc, &e->nBcc);
     Recipients(m, EMAIL_REPLY_TO, e->ReplyTo, &e->nReplyTo);
-    e->Date = Text(API1("email_message_date", h));
-    e->MessageID = Text(API1("email_message_message_id", h));
+    e->Date = ImapText(API1("email_message_date", h));
+    e->MessageID = ImapText(API1("email_message_message_id", h));
     e->Timestamp = DESC("email_message_timestamp", desc_i8_sys_t)(h);
     e->Size = DESC("email_message_size", desc_i8_sys_t)(h);
     nKeywords = API1("email_message_keyword_count", h);
     for (i = 0; i < nKeywords && i < MAXLIST; i++) {
-        e->Keyword[e->nKeyword++] = Text(API2("email_message_keyword", h, i));
+        e->Keyword[e->nKeyword++] = ImapText(API2("email_message_keyword", h, i));
     }
     e->HeadersOnly = (m->m_nReadFlags & EMAIL_READ_HEADERS) != 0;
     FillBody(m);
@@ -421,7 +421,7 @@ static int ReadFirstSearch(cIMAPMail *m, cIMAPSearch *q, const char *sOption)
 }
 
 /* cIMAPMail.Header */
-static char *Header(cIMAPMail *m, const char *sName) { return Text(API2("email_message_header", m->m_hMessage, U8(sName))); }
+static char *Header(cIMAPMail *m, const char *sName) { return ImapText(API2("email_message_header", m->m_hMessage, U8(sName))); }
 
 /* cIMAPMail::Bytes: Transfer into a Buffer of nLength bytes (returned malloc'ed, *len set). */
 static unsigned char *Bytes(intptr_t pData, intptr_t nLength, intptr_t *len)
@@ -548,7 +548,7 @@ static int ChangeFolder(cIMAPMail *m, const char *sFolder, int bReadOnly)
     FreeMessage(m);
     return !Failed(m, API3("email_select_folder", m->m_hSession, U8(sFolder), bReadOnly ? 1 : 0));
 }
-static char *CurrentFolder(cIMAPMail *m) { return Text(API1("email_current_folder", m->m_hSession)); }
+static char *CurrentFolder(cIMAPMail *m) { return ImapText(API1("email_current_folder", m->m_hSession)); }
 
 static int Folders(cIMAPMail *m, int bSubscribedOnly, STIMAPFolder *arr, int cap)
 {
@@ -561,8 +561,8 @@ static int Folders(cIMAPMail *m, int bSubscribedOnly, STIMAPFolder *arr, int cap
     }
     nCount = API1("email_strings_count", hStrings);
     for (i = 0; i < nCount && n < cap; i++) {
-        arr[n].Name = Text(API2("email_strings_get", hStrings, i));
-        arr[n].Delimiter = Text(API2("email_strings_delimiter", hStrings, i));
+        arr[n].Name = ImapText(API2("email_strings_get", hStrings, i));
+        arr[n].Delimiter = ImapText(API2("email_strings_delimiter", hStrings, i));
         arr[n].Attributes = (int32_t)U32(API2("email_strings_attributes", hStrings, i));
         n++;
     }
@@ -868,7 +868,7 @@ int main(int argc, char **argv)
           "ChangeFolder(missing): EMAIL_ERR_NOT_FOUND and a message", oMail.ErrorMessage);
     /* Guide "Errors": the session's own last status and message, read after the failure */
     nStatus = API1("email_session_error", oMail.m_hSession);
-    s = Text(API1("email_session_error_message", oMail.m_hSession));
+    s = ImapText(API1("email_session_error_message", oMail.m_hSession));
     check(nStatus == EMAIL_ERR_NOT_FOUND && s[0] != '\0', "email_session_error(hSession) = EMAIL_ERR_NOT_FOUND, with a message", s);
     free(s);
     check(ChangeFolder(&oMail, "INBOX", 0), "ChangeFolder(\"INBOX\")", oMail.ErrorMessage);
@@ -881,7 +881,7 @@ int main(int argc, char **argv)
         check(nCount == 3, "email_list_count = 3", NULL);
         for (i = 0; i < nCount; i++) {
             hItem = API2("email_list_get", hList, i);
-            s = Text(API1("email_message_subject", hItem));
+            s = ImapText(API1("email_message_subject", hItem));
             check(hItem != 0 && s[0] != '\0', "list item has a subject", s);
             free(s);
         }
