@@ -21,7 +21,7 @@
 // Rules every call below follows (docs/windev.md tells why):
 // - API() returns a system int. Statuses, handles, sizes and counts are read whole; the
 //   library returns every status as a pointer-sized integer, so -2 reads as -2 in 64-bit too.
-// - Handles, addresses and size_t values are system int; 32-bit values are int; the 8-byte
+// - Handles, addresses and size_t values are system int; 32-bit values (UIDs, flags) are int; the 8-byte
 //   arguments and results (dates, sizes) go through an API Description with apiInt_8, which
 //   32-bit WINDEV needs for them.
 // - Text goes in as NUL-terminated UTF-8 (U8) and comes out through email_copy_utf16 (ImapText).
@@ -391,7 +391,7 @@ PROCEDURE SetFlags(nFlags is int, bAdd is boolean = True) : boolean
 RESULT NOT Failed(API(cIMAPMail::Library, "email_message_set_flags", m_hSession, m_hMessage, nFlags, IIF(bAdd, 1, 0)))
 
 // Adds (bAdd True) or removes a keyword ($Forwarded, Work, ...) on message nUID.
-PROCEDURE SetKeyword(nUID is 8-byte int, sKeyword is string, bAdd is boolean = True) : boolean
+PROCEDURE SetKeyword(nUID is int, sKeyword is string, bAdd is boolean = True) : boolean
 IF bAdd THEN
 	RESULT NOT Failed(API(cIMAPMail::Library, "email_add_keyword", m_hSession, nUID, cIMAPMail::U8(sKeyword)))
 END
@@ -419,23 +419,25 @@ bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_message_copy", m_hSes
 NewUID = cIMAPMail::U32(nUID)
 RESULT bOK
 
-// The same on a message given by its UID (e.g. one found by Search).
-PROCEDURE MarkReadUID(nUID is 8-byte int, bRead is boolean = True) : boolean
+// The same on a message given by its UID (e.g. one found by Search). A UID goes to the library
+// as an int: 4 bytes, the width of the C argument (an 8-byte int would take two argument slots
+// in 32-bit).
+PROCEDURE MarkReadUID(nUID is int, bRead is boolean = True) : boolean
 RESULT NOT Failed(API(cIMAPMail::Library, "email_mark_read", m_hSession, nUID, IIF(bRead, 1, 0)))
 
-PROCEDURE SetFlagsUID(nUID is 8-byte int, nFlags is int, bAdd is boolean = True) : boolean
+PROCEDURE SetFlagsUID(nUID is int, nFlags is int, bAdd is boolean = True) : boolean
 RESULT NOT Failed(API(cIMAPMail::Library, "email_set_flags", m_hSession, nUID, nFlags, IIF(bAdd, 1, 0)))
 
-PROCEDURE DeleteUID(nUID is 8-byte int) : boolean
+PROCEDURE DeleteUID(nUID is int) : boolean
 RESULT NOT Failed(API(cIMAPMail::Library, "email_delete_message", m_hSession, nUID))
 
-PROCEDURE MoveUID(nUID is 8-byte int, sFolder is string) : boolean
+PROCEDURE MoveUID(nUID is int, sFolder is string) : boolean
 nNew is int = 0
 bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_move_message", m_hSession, nUID, cIMAPMail::U8(sFolder), &nNew))
 NewUID = cIMAPMail::U32(nNew)
 RESULT bOK
 
-PROCEDURE CopyUID(nUID is 8-byte int, sFolder is string) : boolean
+PROCEDURE CopyUID(nUID is int, sFolder is string) : boolean
 nNew is int = 0
 bOK is boolean = NOT Failed(API(cIMAPMail::Library, "email_copy_message", m_hSession, nUID, cIMAPMail::U8(sFolder), &nNew))
 NewUID = cIMAPMail::U32(nNew)
@@ -655,7 +657,7 @@ PROCEDURE Smaller(nBytes is int) : boolean
 RESULT API(cIMAPMail::Library, "email_search_smaller", m_hSearch, nBytes) = 0
 
 // UID from nFirst to nLast inclusive (nLast 0: up to the newest).
-PROCEDURE UIDRange(nFirst is 8-byte int, nLast is 8-byte int = 0) : boolean
+PROCEDURE UIDRange(nFirst is int, nLast is int = 0) : boolean
 RESULT API(cIMAPMail::Library, "email_search_uid_range", m_hSearch, nFirst, nLast) = 0
 
 // oA or oB matches (copies are taken).
