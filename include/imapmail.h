@@ -4,15 +4,32 @@
  * Conventions (apply to every function below):
  * - Strings passed in are UTF-8 and NUL-terminated. Strings returned are UTF-8, NUL-terminated
  *   and owned by imapmail: never free them; each function says how long they stay valid.
- * - Functions returning int32_t return a status: EMAIL_OK (0), EMAIL_OUT (1) or a negative
- *   EMAIL_ERR_* code. Functions returning a handle return NULL on failure. Either way,
- *   email_last_error() / email_last_error_message() tell this thread what happened.
- * - Handles (EmailSession*, EmailMessage*, EmailList*) are checked on every call: a NULL,
+ * - Result width: every signed integer result is an intptr_t (pointer-sized: 4 bytes in a
+ *   32-bit program, 8 in a 64-bit one), so a host that reads the whole result register (64-bit
+ *   WINDEV's API() returns a "system int") or only its lower 32 bits sees the same value, -2
+ *   as -2. Declare these results as a pointer-sized signed integer (WINDEV: int, the system
+ *   int; Python ctypes: c_ssize_t). The one exception is email_message_timestamp, a date that
+ *   is int64_t on every platform. Unsigned results (uint32_t, uint64_t, size_t) are never
+ *   negative.
+ * - Most intptr_t results are a status: EMAIL_OK (0), EMAIL_OUT (1) or a negative EMAIL_ERR_*
+ *   code. The exceptions say so: email_message_is_read and email_attachment_is_inline answer
+ *   0 or 1 (not a status), email_count returns a count or a negative status, email_last_error
+ *   and email_session_error return a recorded status. Functions returning a handle return NULL
+ *   on failure. Either way, email_last_error() / email_last_error_message() tell this thread
+ *   what happened.
+ * - Handles (EmailSession*, EmailMessage*, EmailList*, ...) are checked on every call: a NULL,
  *   closed or freed handle yields EMAIL_ERR_HANDLE (or a NULL/0 result), never a crash;
  *   freeing one twice does nothing.
  * - Threads: a session may be used from any thread; calls on one session are serialized
- *   (a second thread waits). Messages and lists are immutable and may be read from several
- *   threads at once. Error state is per thread.
+ *   (a second thread waits), except email_session_progress, which never waits. Messages and
+ *   lists are immutable and may be read from several threads at once. Error state is per
+ *   thread, and no other thread can free an error string this thread was given (each
+ *   function says how long its string stays valid).
+ * - Host code on library threads: the progress callback runs on the thread that called the
+ *   reading function. The trace callback may run on a library thread (reading ahead); a host
+ *   whose code must not run on foreign threads (WINDEV procedures) uses the trace_file option
+ *   instead, and polls email_session_progress from its own thread rather than setting a
+ *   progress callback.
  * - Nothing in imapmail ever writes a password or token to an error message.
  */
 
@@ -334,8 +351,10 @@ typedef struct EmailUids EmailUids;
  * Progress callback: called with the number of messages done so far and the total, and the
  * `user_data` given to `email_set_progress_callback`. Return 0 to go on, non-zero to cancel
  * (the running call then fails with `EMAIL_ERR_CANCELLED`; the session stays usable). It runs
- * on the thread that called imapmail, while the session is busy: it must not call functions
- * on the same session.
+ * on the thread that called the reading function (`email_read_first`, `email_read_next`,
+ * `email_read_first_search`, `email_get_all`), before that call returns, never on a library
+ * thread; the session is busy meanwhile, so it must not call functions on the same session.
+ * Hosts that prefer not to be called back poll `email_session_progress` instead.
  */
 typedef int32_t (*EmailProgressCallback)(uint64_t done, uint64_t total, void *user_data);
 
@@ -360,7 +379,7 @@ extern "C" {
  * `email_start_session`). Calling this function, `email_last_error_message`,
  * `email_session_error*` or `email_version` does not change it.
  */
-int32_t email_last_error(void);
+intptr_t email_last_error(void);
 
 /**
  * A description of this thread's last failure, in UTF-8 (`""` after a success). Never NULL.
@@ -378,7 +397,7 @@ const char *email_version(void);
  * The message behind a status code ("EMAIL_ERR_TLS", ...), for logs. Static; never NULL
  * (an unknown code gives "EMAIL_ERR_UNKNOWN").
  */
-const char *email_status_name(int32_t status);
+const char *email_status_name(intptr_t status);
 
 /**
  * Number of messages in the list; 0 for NULL or an invalid list (then `email_last_error()` is
@@ -418,7 +437,7 @@ uint32_t email_message_flags(const EmailMessage *m);
 /**
  * 1 when the message was read (\Seen) when it was fetched, else 0.
  */
-int32_t email_message_is_read(const EmailMessage *m);
+intptr_t email_message_is_read(const EmailMessage *m);
 
 /**
  * The message's size in bytes on the server (RFC822.SIZE), also for headers-only reads.
@@ -511,7 +530,7 @@ const uint8_t *email_message_source(const EmailMessage *m, size_t *len);
  * (its text is then best effort, and `email_message_source` has every byte);
  * `EMAIL_ERR_HANDLE` for an invalid handle.
  */
-int32_t email_message_error(const EmailMessage *m);
+intptr_t email_message_error(const EmailMessage *m);
 
 /**
  * Why the message could not be fully decoded ("" when it could).
@@ -554,7 +573,7 @@ const char *email_attachment_content_id(const EmailMessage *m, size_t index);
 /**
  * 1 when the part is shown inside the body (inline), 0 otherwise or out of range.
  */
-int32_t email_attachment_is_inline(const EmailMessage *m, size_t index);
+intptr_t email_attachment_is_inline(const EmailMessage *m, size_t index);
 
 /**
  * The attachment's decoded bytes; the length goes to `*len` (when not NULL). Owned by the
@@ -576,7 +595,7 @@ const uint8_t *email_attachment_data(const EmailMessage *m, size_t index, size_t
  * # Safety
  * `directory` must be NULL or NUL-terminated.
  */
-int32_t email_attachment_save(const EmailMessage *m, size_t index, const char *directory);
+intptr_t email_attachment_save(const EmailMessage *m, size_t index, const char *directory);
 
 /**
  * Fetches the whole message (body and attachments) for a message read with
@@ -589,7 +608,7 @@ int32_t email_attachment_save(const EmailMessage *m, size_t index, const char *d
  * Returns `EMAIL_OK`, `EMAIL_ERR_HANDLE`, `EMAIL_ERR_NOT_FOUND` (the message is gone or
  * another folder is selected), or a network error.
  */
-int32_t email_message_load_body(EmailSession *s, const EmailMessage *m);
+intptr_t email_message_load_body(EmailSession *s, const EmailMessage *m);
 
 /**
  * A new, empty query: it matches every message until criteria are added. Free it with
@@ -610,7 +629,7 @@ void email_search_free(EmailSearch *q);
  *
  * Returns `EMAIL_OK`, `EMAIL_ERR_ARGUMENT` (no flag, or unknown bits) or `EMAIL_ERR_HANDLE`.
  */
-int32_t email_search_flags(EmailSearch *q, uint32_t flags, int32_t has);
+intptr_t email_search_flags(EmailSearch *q, uint32_t flags, int32_t has);
 
 /**
  * Adds: the message has (`has` non-zero) or has not (0) this keyword (e.g. `$Forwarded`).
@@ -620,7 +639,7 @@ int32_t email_search_flags(EmailSearch *q, uint32_t flags, int32_t has);
  * # Safety
  * `keyword` must be NULL or NUL-terminated.
  */
-int32_t email_search_keyword(EmailSearch *q, const char *keyword, int32_t has);
+intptr_t email_search_keyword(EmailSearch *q, const char *keyword, int32_t has);
 
 /**
  * Adds: the From header contains `value` (UTF-8; servers compare case-insensitively).
@@ -630,7 +649,7 @@ int32_t email_search_keyword(EmailSearch *q, const char *keyword, int32_t has);
  * # Safety
  * `value` must be NULL or NUL-terminated.
  */
-int32_t email_search_from(EmailSearch *q, const char *value);
+intptr_t email_search_from(EmailSearch *q, const char *value);
 
 /**
  * Adds: the To header contains `value`.
@@ -638,7 +657,7 @@ int32_t email_search_from(EmailSearch *q, const char *value);
  * # Safety
  * `value` must be NULL or NUL-terminated.
  */
-int32_t email_search_to(EmailSearch *q, const char *value);
+intptr_t email_search_to(EmailSearch *q, const char *value);
 
 /**
  * Adds: the Cc header contains `value`.
@@ -646,7 +665,7 @@ int32_t email_search_to(EmailSearch *q, const char *value);
  * # Safety
  * `value` must be NULL or NUL-terminated.
  */
-int32_t email_search_cc(EmailSearch *q, const char *value);
+intptr_t email_search_cc(EmailSearch *q, const char *value);
 
 /**
  * Adds: the Bcc header contains `value`.
@@ -654,7 +673,7 @@ int32_t email_search_cc(EmailSearch *q, const char *value);
  * # Safety
  * `value` must be NULL or NUL-terminated.
  */
-int32_t email_search_bcc(EmailSearch *q, const char *value);
+intptr_t email_search_bcc(EmailSearch *q, const char *value);
 
 /**
  * Adds: the Subject contains `value`.
@@ -662,7 +681,7 @@ int32_t email_search_bcc(EmailSearch *q, const char *value);
  * # Safety
  * `value` must be NULL or NUL-terminated.
  */
-int32_t email_search_subject(EmailSearch *q, const char *value);
+intptr_t email_search_subject(EmailSearch *q, const char *value);
 
 /**
  * Adds: the body (not the headers) contains `value`.
@@ -670,7 +689,7 @@ int32_t email_search_subject(EmailSearch *q, const char *value);
  * # Safety
  * `value` must be NULL or NUL-terminated.
  */
-int32_t email_search_body(EmailSearch *q, const char *value);
+intptr_t email_search_body(EmailSearch *q, const char *value);
 
 /**
  * Adds: the headers or the body contain `value`.
@@ -678,7 +697,7 @@ int32_t email_search_body(EmailSearch *q, const char *value);
  * # Safety
  * `value` must be NULL or NUL-terminated.
  */
-int32_t email_search_text(EmailSearch *q, const char *value);
+intptr_t email_search_text(EmailSearch *q, const char *value);
 
 /**
  * Adds: header field `name` (e.g. "X-Priority") contains `value`; an empty `value` matches
@@ -687,7 +706,7 @@ int32_t email_search_text(EmailSearch *q, const char *value);
  * # Safety
  * `name` and `value` must be NULL or NUL-terminated.
  */
-int32_t email_search_header(EmailSearch *q, const char *name, const char *value);
+intptr_t email_search_header(EmailSearch *q, const char *name, const char *value);
 
 /**
  * Adds: the message arrived (internal date) on or after the day of `unix_time`.
@@ -697,55 +716,55 @@ int32_t email_search_header(EmailSearch *q, const char *name, const char *value)
  * message's date in its own time zone. `EMAIL_ERR_ARGUMENT` outside the years 1 to 9999.
  * The same holds for the other date criteria.
  */
-int32_t email_search_since(EmailSearch *q, int64_t unix_time);
+intptr_t email_search_since(EmailSearch *q, int64_t unix_time);
 
 /**
  * Adds: the message arrived before the day of `unix_time`.
  */
-int32_t email_search_before(EmailSearch *q, int64_t unix_time);
+intptr_t email_search_before(EmailSearch *q, int64_t unix_time);
 
 /**
  * Adds: the message arrived on the day of `unix_time`.
  */
-int32_t email_search_on(EmailSearch *q, int64_t unix_time);
+intptr_t email_search_on(EmailSearch *q, int64_t unix_time);
 
 /**
  * Adds: the message's Date header is on or after the day of `unix_time`.
  */
-int32_t email_search_sent_since(EmailSearch *q, int64_t unix_time);
+intptr_t email_search_sent_since(EmailSearch *q, int64_t unix_time);
 
 /**
  * Adds: the message's Date header is before the day of `unix_time`.
  */
-int32_t email_search_sent_before(EmailSearch *q, int64_t unix_time);
+intptr_t email_search_sent_before(EmailSearch *q, int64_t unix_time);
 
 /**
  * Adds: the message's Date header is on the day of `unix_time`.
  */
-int32_t email_search_sent_on(EmailSearch *q, int64_t unix_time);
+intptr_t email_search_sent_on(EmailSearch *q, int64_t unix_time);
 
 /**
  * Adds: the message is larger than `size` bytes (RFC822.SIZE).
  */
-int32_t email_search_larger(EmailSearch *q, uint32_t size);
+intptr_t email_search_larger(EmailSearch *q, uint32_t size);
 
 /**
  * Adds: the message is smaller than `size` bytes.
  */
-int32_t email_search_smaller(EmailSearch *q, uint32_t size);
+intptr_t email_search_smaller(EmailSearch *q, uint32_t size);
 
 /**
  * Adds: the message's UID is from `first` to `last` inclusive; `last` 0 means up to the
  * newest message. `EMAIL_ERR_ARGUMENT` when `first` is 0 or `last` < `first`. For a set of
  * ranges, OR several single-range queries.
  */
-int32_t email_search_uid_range(EmailSearch *q, uint32_t first, uint32_t last);
+intptr_t email_search_uid_range(EmailSearch *q, uint32_t first, uint32_t last);
 
 /**
  * Adds a copy of the query `sub` as one criterion: every criterion of `sub` must hold (useful
  * to group criteria). `q` and `sub` may be the same query.
  */
-int32_t email_search_and(EmailSearch *q, const EmailSearch *sub);
+intptr_t email_search_and(EmailSearch *q, const EmailSearch *sub);
 
 /**
  * Adds: query `a` or query `b` matches (copies of both are taken; an empty query matches
@@ -753,12 +772,12 @@ int32_t email_search_and(EmailSearch *q, const EmailSearch *sub);
  * Example, "from bob or from carol": two queries with `email_search_from`, then
  * `email_search_or(q, bob, carol)`.
  */
-int32_t email_search_or(EmailSearch *q, const EmailSearch *a, const EmailSearch *b);
+intptr_t email_search_or(EmailSearch *q, const EmailSearch *a, const EmailSearch *b);
 
 /**
  * Adds: query `sub` does not match (a copy of it is taken).
  */
-int32_t email_search_not(EmailSearch *q, const EmailSearch *sub);
+intptr_t email_search_not(EmailSearch *q, const EmailSearch *sub);
 
 /**
  * Number of UIDs in the list; 0 for NULL or an invalid list.
@@ -790,8 +809,9 @@ void email_uids_free(EmailUids *list);
  * - `server`: host name or IP address (UTF-8).
  * - `port`: 0 for the standard port of the security mode (993 for TLS, 143 otherwise).
  * - `user`, `password`: the credentials (with `EMAIL_AUTH_XOAUTH2`, `password` is an OAuth2
- *   access token). imapmail keeps no copy of the password after login and never writes it to
- *   an error message.
+ *   access token). imapmail keeps no copy of the password after login (only
+ *   `email_start_session_ex` with the `reconnect` option does) and never writes it to an
+ *   error message.
  * - `flags`: one security mode (`EMAIL_SECURITY_TLS` default, `EMAIL_SECURITY_STARTTLS`,
  *   `EMAIL_SECURITY_NONE`) plus `EMAIL_ACCEPT_INVALID_CERTS` and/or `EMAIL_AUTH_XOAUTH2`.
  *
@@ -824,8 +844,9 @@ EmailSession *email_start_session(const char *server, uint16_t port, const char 
  * - `reconnect`: `1` lets a read (`email_read_next`, `email_get_all`) that loses its connection
  *   connect, log in and select the folder again (up to 3 times in a row) and go on after the
  *   last message handed out, unless the folder's UIDVALIDITY changed; messages are neither
- *   lost nor handed out twice. Default `0`: the session then keeps a copy of the password in
- *   memory (wiped when the session is closed).
+ *   lost nor handed out twice. Only with `1` does the session keep a copy of the password in
+ *   memory (to log in again; wiped when the session is closed); with the default `0` it keeps
+ *   none after login.
  *
  * Blanks around keys and values are ignored; write `\;`, `\=` and `\\` for those characters
  * inside a value. An unknown key or a bad value fails with `EMAIL_ERR_ARGUMENT` and a message
@@ -842,17 +863,22 @@ EmailSession *email_start_session_ex(const char *server, uint16_t port, const ch
  * Returns `EMAIL_OK`, or `EMAIL_ERR_HANDLE` for NULL, an unknown or an already closed session
  * (never a crash). If another thread is using the session, this waits for that call to end.
  */
-int32_t email_close_session(EmailSession *s);
+intptr_t email_close_session(EmailSession *s);
 
 /**
  * The status of the last call made on this session (`EMAIL_OK` after a success), whichever
  * thread made it. `EMAIL_ERR_HANDLE` for an invalid session.
  */
-int32_t email_session_error(const EmailSession *s);
+intptr_t email_session_error(const EmailSession *s);
 
 /**
- * A description of the last failure on this session (`""` after a success). Never NULL.
- * Owned by the session: valid until the next call on this session or its close.
+ * A description of the last failure on this session (`""` after a success), whichever thread
+ * made it, in UTF-8. Never NULL; never contains a password or token.
+ *
+ * The string is this thread's own copy, owned by imapmail: it stays valid until this thread
+ * calls `email_session_error_message` again (for any session) or ends. Calls of other threads
+ * (on this session or any other) and closing the session do not free or change it, so one
+ * thread can read it while others use the session. Does not change `email_last_error`.
  */
 const char *email_session_error_message(const EmailSession *s);
 
@@ -872,7 +898,7 @@ const char *email_session_error_message(const EmailSession *s);
  * # Safety
  * `out` must be NULL or point to writable storage for one pointer.
  */
-int32_t email_read_first(EmailSession *s, uint32_t read_flags, EmailMessage **out);
+intptr_t email_read_first(EmailSession *s, uint32_t read_flags, EmailMessage **out);
 
 /**
  * Gives the next message of the iteration started by `email_read_first` (same flags).
@@ -883,7 +909,7 @@ int32_t email_read_first(EmailSession *s, uint32_t read_flags, EmailMessage **ou
  * # Safety
  * `out` must be NULL or point to writable storage for one pointer.
  */
-int32_t email_read_next(EmailSession *s, EmailMessage **out);
+intptr_t email_read_next(EmailSession *s, EmailMessage **out);
 
 /**
  * Reads all messages of the selected folder (with `read_flags` as for `email_read_first`) into
@@ -895,15 +921,7 @@ int32_t email_read_next(EmailSession *s, EmailMessage **out);
  * # Safety
  * `out` must be NULL or point to writable storage for one pointer.
  */
-int32_t email_get_all(EmailSession *s, uint32_t read_flags, EmailList **out);
-
-/**
- * Sets (or, with a NULL callback, removes) the session's progress callback, called during
- * `email_get_all` and the read iteration (once per message handed out) with (done, total).
- *
- * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
- */
-int32_t email_set_progress_callback(EmailSession *s, EmailProgressCallback callback, void *user_data);
+intptr_t email_get_all(EmailSession *s, uint32_t read_flags, EmailList **out);
 
 /**
  * Lists every folder of the account (LIST), INBOX first, then the others by name. Names are
@@ -918,7 +936,7 @@ int32_t email_set_progress_callback(EmailSession *s, EmailProgressCallback callb
  * # Safety
  * `out` must be NULL or point to writable storage for one pointer.
  */
-int32_t email_list_folders(EmailSession *s, EmailStrings **out);
+intptr_t email_list_folders(EmailSession *s, EmailStrings **out);
 
 /**
  * Same as `email_list_folders` for the subscribed folders only (LSUB). Some servers give
@@ -927,7 +945,7 @@ int32_t email_list_folders(EmailSession *s, EmailStrings **out);
  * # Safety
  * `out` must be NULL or point to writable storage for one pointer.
  */
-int32_t email_list_subscribed(EmailSession *s, EmailStrings **out);
+intptr_t email_list_subscribed(EmailSession *s, EmailStrings **out);
 
 /**
  * Selects a folder (WINDEV's EmailChangeFolder): later reads, searches, flag changes, moves
@@ -941,7 +959,7 @@ int32_t email_list_subscribed(EmailSession *s, EmailStrings **out);
  * # Safety
  * `name` must be NULL or NUL-terminated.
  */
-int32_t email_select_folder(EmailSession *s, const char *name, int32_t read_only);
+intptr_t email_select_folder(EmailSession *s, const char *name, int32_t read_only);
 
 /**
  * The name of the selected folder (UTF-8). Owned by imapmail: valid until this thread's next
@@ -959,7 +977,7 @@ const char *email_current_folder(const EmailSession *s);
  * # Safety
  * `name` must be NULL or NUL-terminated.
  */
-int32_t email_create_folder(EmailSession *s, const char *name);
+intptr_t email_create_folder(EmailSession *s, const char *name);
 
 /**
  * Deletes a folder and the messages in it. Deleting the selected folder (or one above it)
@@ -972,7 +990,7 @@ int32_t email_create_folder(EmailSession *s, const char *name);
  * # Safety
  * `name` must be NULL or NUL-terminated.
  */
-int32_t email_delete_folder(EmailSession *s, const char *name);
+intptr_t email_delete_folder(EmailSession *s, const char *name);
 
 /**
  * Renames folder `from` to `to` (with the folders below it). When `from` is, or holds, the
@@ -985,7 +1003,7 @@ int32_t email_delete_folder(EmailSession *s, const char *name);
  * # Safety
  * `from` and `to` must be NULL or NUL-terminated.
  */
-int32_t email_rename_folder(EmailSession *s, const char *from, const char *to);
+intptr_t email_rename_folder(EmailSession *s, const char *from, const char *to);
 
 /**
  * Subscribes to a folder (mail programs usually show only subscribed folders).
@@ -996,7 +1014,7 @@ int32_t email_rename_folder(EmailSession *s, const char *from, const char *to);
  * # Safety
  * `name` must be NULL or NUL-terminated.
  */
-int32_t email_subscribe_folder(EmailSession *s, const char *name);
+intptr_t email_subscribe_folder(EmailSession *s, const char *name);
 
 /**
  * Unsubscribes from a folder (the folder and its messages stay).
@@ -1004,7 +1022,7 @@ int32_t email_subscribe_folder(EmailSession *s, const char *name);
  * # Safety
  * `name` must be NULL or NUL-terminated.
  */
-int32_t email_unsubscribe_folder(EmailSession *s, const char *name);
+intptr_t email_unsubscribe_folder(EmailSession *s, const char *name);
 
 /**
  * The counters of a folder without selecting it (STATUS): number of messages, of unread
@@ -1017,7 +1035,7 @@ int32_t email_unsubscribe_folder(EmailSession *s, const char *name);
  * # Safety
  * `name` must be NULL or NUL-terminated; each out-pointer NULL or writable.
  */
-int32_t email_folder_status(EmailSession *s, const char *name, uint32_t *messages, uint32_t *unseen, uint32_t *uidnext, uint32_t *uidvalidity);
+intptr_t email_folder_status(EmailSession *s, const char *name, uint32_t *messages, uint32_t *unseen, uint32_t *uidnext, uint32_t *uidvalidity);
 
 /**
  * Marks message `uid` of the selected folder read (`read` non-zero: sets \Seen) or unread
@@ -1026,7 +1044,7 @@ int32_t email_folder_status(EmailSession *s, const char *name, uint32_t *message
  * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no message with this UID), `EMAIL_ERR_ARGUMENT`
  * (UID 0), `EMAIL_ERR_SERVER` (e.g. the folder was selected read-only) or a network error.
  */
-int32_t email_mark_read(EmailSession *s, uint32_t uid, int32_t read);
+intptr_t email_mark_read(EmailSession *s, uint32_t uid, int32_t read);
 
 /**
  * Adds (`add` non-zero) or removes (0) flags on message `uid`: a combination of
@@ -1037,7 +1055,7 @@ int32_t email_mark_read(EmailSession *s, uint32_t uid, int32_t read);
  * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such UID), `EMAIL_ERR_ARGUMENT` (UID 0,
  * unknown bits) or as `email_mark_read`.
  */
-int32_t email_set_flags(EmailSession *s, uint32_t uid, uint32_t flags, int32_t add);
+intptr_t email_set_flags(EmailSession *s, uint32_t uid, uint32_t flags, int32_t add);
 
 /**
  * Sets a keyword (user flag, e.g. `$Forwarded`, `Work`) on message `uid`. A keyword is an IMAP
@@ -1048,7 +1066,7 @@ int32_t email_set_flags(EmailSession *s, uint32_t uid, uint32_t flags, int32_t a
  * # Safety
  * `keyword` must be NULL or NUL-terminated.
  */
-int32_t email_add_keyword(EmailSession *s, uint32_t uid, const char *keyword);
+intptr_t email_add_keyword(EmailSession *s, uint32_t uid, const char *keyword);
 
 /**
  * Removes a keyword from message `uid` (as `email_add_keyword`).
@@ -1056,7 +1074,7 @@ int32_t email_add_keyword(EmailSession *s, uint32_t uid, const char *keyword);
  * # Safety
  * `keyword` must be NULL or NUL-terminated.
  */
-int32_t email_remove_keyword(EmailSession *s, uint32_t uid, const char *keyword);
+intptr_t email_remove_keyword(EmailSession *s, uint32_t uid, const char *keyword);
 
 /**
  * Marks message `uid` of the selected folder deleted (\Deleted). It stays (other programs
@@ -1065,7 +1083,7 @@ int32_t email_remove_keyword(EmailSession *s, uint32_t uid, const char *keyword)
  * Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such UID), `EMAIL_ERR_ARGUMENT` (UID 0) or as
  * `email_mark_read`.
  */
-int32_t email_delete_message(EmailSession *s, uint32_t uid);
+intptr_t email_delete_message(EmailSession *s, uint32_t uid);
 
 /**
  * Removes for good the messages this session marked deleted in the selected folder (with
@@ -1079,7 +1097,7 @@ int32_t email_delete_message(EmailSession *s, uint32_t uid);
  * Nothing marked: nothing is sent. Returns `EMAIL_OK` or an error (`EMAIL_ERR_SERVER` e.g. for
  * a folder selected read-only).
  */
-int32_t email_expunge(EmailSession *s);
+intptr_t email_expunge(EmailSession *s);
 
 /**
  * Moves message `uid` of the selected folder into `folder`. `*new_uid` (when not NULL) gets
@@ -1097,7 +1115,7 @@ int32_t email_expunge(EmailSession *s);
  * # Safety
  * `folder` must be NULL or NUL-terminated; `new_uid` NULL or writable.
  */
-int32_t email_move_message(EmailSession *s, uint32_t uid, const char *folder, uint32_t *new_uid);
+intptr_t email_move_message(EmailSession *s, uint32_t uid, const char *folder, uint32_t *new_uid);
 
 /**
  * Copies message `uid` of the selected folder into `folder`; `*new_uid` as for
@@ -1106,7 +1124,7 @@ int32_t email_move_message(EmailSession *s, uint32_t uid, const char *folder, ui
  * # Safety
  * `folder` must be NULL or NUL-terminated; `new_uid` NULL or writable.
  */
-int32_t email_copy_message(EmailSession *s, uint32_t uid, const char *folder, uint32_t *new_uid);
+intptr_t email_copy_message(EmailSession *s, uint32_t uid, const char *folder, uint32_t *new_uid);
 
 /**
  * Stores a message (`raw`, `len` bytes of RFC 5322 source, e.g. a sent message or a draft)
@@ -1122,7 +1140,7 @@ int32_t email_copy_message(EmailSession *s, uint32_t uid, const char *folder, ui
  * `folder` must be NULL or NUL-terminated; `raw` must point to `len` readable bytes;
  * `new_uid` NULL or writable.
  */
-int32_t email_append(EmailSession *s, const char *folder, const uint8_t *raw, size_t len, uint32_t flags, int64_t internal_date, uint32_t *new_uid);
+intptr_t email_append(EmailSession *s, const char *folder, const uint8_t *raw, size_t len, uint32_t flags, int64_t internal_date, uint32_t *new_uid);
 
 /**
  * Searches the selected folder with the criteria of `q` (see `email_search_new`; an empty
@@ -1136,7 +1154,7 @@ int32_t email_append(EmailSession *s, const char *folder, const uint8_t *raw, si
  * # Safety
  * `out` must be NULL or point to writable storage for one pointer.
  */
-int32_t email_search(EmailSession *s, const EmailSearch *q, EmailUids **out);
+intptr_t email_search(EmailSession *s, const EmailSearch *q, EmailUids **out);
 
 /**
  * Starts a read iteration over the messages of the selected folder that match `q`, in
@@ -1150,16 +1168,17 @@ int32_t email_search(EmailSession *s, const EmailSearch *q, EmailUids **out);
  * # Safety
  * `out` must be NULL or point to writable storage for one pointer.
  */
-int32_t email_read_first_search(EmailSession *s, const EmailSearch *q, uint32_t read_flags, EmailMessage **out);
+intptr_t email_read_first_search(EmailSession *s, const EmailSearch *q, uint32_t read_flags, EmailMessage **out);
 
 /**
  * The number of messages in the selected folder (WINDEV's EmailNbMessage), or of unread ones
  * with `EMAIL_READ_UNREAD` in `read_flags` (other read flags are accepted and ignored).
  *
  * Returns the count (0 or more), or a negative `EMAIL_ERR_*` status on failure (also recorded
- * for `email_last_error`).
+ * for `email_last_error`). More than 2^31 - 1 messages (which a 32-bit `intptr_t` cannot
+ * hold) fails with `EMAIL_ERR_TOO_LARGE` on every platform.
  */
-int64_t email_count(EmailSession *s, uint32_t read_flags);
+intptr_t email_count(EmailSession *s, uint32_t read_flags);
 
 /**
  * Waits for new mail: until the server reports messages added to or removed from the
@@ -1177,7 +1196,7 @@ int64_t email_count(EmailSession *s, uint32_t read_flags);
  * # Safety
  * `exists` must be NULL or writable.
  */
-int32_t email_idle(EmailSession *s, uint32_t timeout_ms, uint32_t *exists);
+intptr_t email_idle(EmailSession *s, uint32_t timeout_ms, uint32_t *exists);
 
 /**
  * Marks a message read earlier (from the selected folder) read or unread, as
@@ -1187,19 +1206,19 @@ int32_t email_idle(EmailSession *s, uint32_t timeout_ms, uint32_t *exists);
  * `EMAIL_ERR_NOT_FOUND` when the selected folder does not hold this message (it was read from
  * another folder, or is gone).
  */
-int32_t email_message_mark_read(EmailSession *s, const EmailMessage *m, int32_t read);
+intptr_t email_message_mark_read(EmailSession *s, const EmailMessage *m, int32_t read);
 
 /**
  * `email_set_flags` on a message read earlier (from the selected folder); returns as
  * `email_message_mark_read`.
  */
-int32_t email_message_set_flags(EmailSession *s, const EmailMessage *m, uint32_t flags, int32_t add);
+intptr_t email_message_set_flags(EmailSession *s, const EmailMessage *m, uint32_t flags, int32_t add);
 
 /**
  * `email_delete_message` on a message read earlier (from the selected folder); returns as
  * `email_message_mark_read`.
  */
-int32_t email_message_delete(EmailSession *s, const EmailMessage *m);
+intptr_t email_message_delete(EmailSession *s, const EmailMessage *m);
 
 /**
  * `email_move_message` on a message read earlier (from the selected folder); returns as
@@ -1208,7 +1227,7 @@ int32_t email_message_delete(EmailSession *s, const EmailMessage *m);
  * # Safety
  * `folder` must be NULL or NUL-terminated; `new_uid` NULL or writable.
  */
-int32_t email_message_move(EmailSession *s, const EmailMessage *m, const char *folder, uint32_t *new_uid);
+intptr_t email_message_move(EmailSession *s, const EmailMessage *m, const char *folder, uint32_t *new_uid);
 
 /**
  * `email_copy_message` on a message read earlier (from the selected folder).
@@ -1216,7 +1235,35 @@ int32_t email_message_move(EmailSession *s, const EmailMessage *m, const char *f
  * # Safety
  * `folder` must be NULL or NUL-terminated; `new_uid` NULL or writable.
  */
-int32_t email_message_copy(EmailSession *s, const EmailMessage *m, const char *folder, uint32_t *new_uid);
+intptr_t email_message_copy(EmailSession *s, const EmailMessage *m, const char *folder, uint32_t *new_uid);
+
+/**
+ * Sets (or, with a NULL callback, removes) the session's progress callback, called during
+ * `email_get_all` and the read iteration (once per message handed out) with (done, total), on
+ * the thread that made the reading call. `email_session_progress` works with or without it.
+ *
+ * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`. Waits while another thread uses the session.
+ */
+intptr_t email_set_progress_callback(EmailSession *s, EmailProgressCallback callback, void *user_data);
+
+/**
+ * The progress of the session's current or last read, for a host that polls it (for example
+ * from a timer of its user-interface thread) while another thread reads: `*done` messages of
+ * `*total` (each may be NULL to skip it). Both are 0 before the first message of a read;
+ * `email_read_first`, `email_read_first_search` and `email_get_all` start again from 0; the
+ * values stay after the read ends. `done` and `total` always come from the same report.
+ *
+ * Never waits for the session: it answers at once while another thread is inside a call on
+ * the same session (a read, IDLE, ...). Callable from any thread; it does not change the
+ * session's last error (`email_session_error`).
+ *
+ * Returns `EMAIL_OK`, or `EMAIL_ERR_HANDLE` (then `*done` and `*total` are set to 0) for a
+ * NULL, unknown or closed session.
+ *
+ * # Safety
+ * `done` and `total` must each be NULL or point to writable storage for one uint64_t.
+ */
+intptr_t email_session_progress(const EmailSession *s, uint64_t *done, uint64_t *total);
 
 /**
  * Sets (or, with a NULL callback, removes) the session's protocol trace callback. It applies
@@ -1225,7 +1272,7 @@ int32_t email_message_copy(EmailSession *s, const EmailMessage *m, const char *f
  *
  * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
  */
-int32_t email_set_trace_callback(EmailSession *s, EmailTraceCallback callback, void *user_data);
+intptr_t email_set_trace_callback(EmailSession *s, EmailTraceCallback callback, void *user_data);
 
 /**
  * Number of strings in the list; 0 for NULL or an invalid list (then `email_last_error()` is

@@ -36,13 +36,13 @@ namespace imapmail {
 /// A failure reported by imapmail.
 class Error : public std::runtime_error {
 public:
-    Error(int32_t status, const std::string &message)
+    Error(intptr_t status, const std::string &message)
         : std::runtime_error(message.empty() ? std::string(email_status_name(status))
                                              : message + " (" + email_status_name(status) + ")"),
           status_(status), message_(message) {}
 
     /// The EMAIL_ERR_* code (negative).
-    int32_t status() const noexcept { return status_; }
+    intptr_t status() const noexcept { return status_; }
     /// "EMAIL_ERR_AUTH", ...
     std::string name() const { return email_status_name(status_); }
     /// The library's explanation (never contains a password).
@@ -55,7 +55,7 @@ public:
     }
 
 private:
-    int32_t status_;
+    intptr_t status_;
     std::string message_;
 };
 
@@ -79,7 +79,7 @@ inline std::string escape_option(const std::string &v) {
 inline std::string version() { return detail::str(email_version()); }
 
 /// The name of a status code, e.g. "EMAIL_ERR_TLS".
-inline std::string status_name(int32_t status) { return detail::str(email_status_name(status)); }
+inline std::string status_name(intptr_t status) { return detail::str(email_status_name(status)); }
 
 /// UTF-8 to UTF-16 (Windows wide strings), with email_copy_utf16.
 inline std::u16string to_utf16(const std::string &utf8) {
@@ -233,7 +233,7 @@ public:
     }
 
     /// EMAIL_OK, or EMAIL_ERR_PROTOCOL when the MIME structure could not be fully decoded.
-    int32_t decode_status() const { return email_message_error(m_); }
+    intptr_t decode_status() const { return email_message_error(m_); }
     std::string decode_error() const { return detail::str(email_message_error_message(m_)); }
 
 protected:
@@ -351,14 +351,14 @@ public:
     /// First message of the selected folder (UID order), or nullopt when there is none.
     std::optional<Message> read_first(uint32_t read_flags = read_all) {
         EmailMessage *m = nullptr;
-        const int32_t rc = email_read_first(s_, read_flags, &m);
+        const intptr_t rc = email_read_first(s_, read_flags, &m);
         return handle_read(rc, m);
     }
 
     /// Next message of the iteration, or nullopt at its end.
     std::optional<Message> read_next() {
         EmailMessage *m = nullptr;
-        const int32_t rc = email_read_next(s_, &m);
+        const intptr_t rc = email_read_next(s_, &m);
         return handle_read(rc, m);
     }
 
@@ -380,7 +380,7 @@ public:
     }
 
 private:
-    static std::optional<Message> handle_read(int32_t rc, EmailMessage *m) {
+    static std::optional<Message> handle_read(intptr_t rc, EmailMessage *m) {
         if (rc == EMAIL_OK) return std::optional<Message>(Message(m));
         if (rc == EMAIL_OUT) return std::nullopt;
         throw Error::last();

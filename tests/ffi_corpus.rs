@@ -188,7 +188,7 @@ fn corpus_decodes_as_expected() {
             );
             assert_eq!(
                 email_attachment_is_inline(m, i),
-                i32::from(a["inline"].as_bool().unwrap_or(false)),
+                isize::from(a["inline"].as_bool().unwrap_or(false)),
                 "{file}: inline {i}"
             );
             let mut len = 0usize;

@@ -39,7 +39,7 @@ fn start(
     password: &str,
     flags: u32,
     options: &str,
-) -> Result<*mut EmailSession, (i32, String)> {
+) -> Result<*mut EmailSession, (isize, String)> {
     let (h, u, p, o) = (cstr("127.0.0.1"), cstr(user), cstr(password), cstr(options));
     let s = unsafe {
         email_start_session_ex(h.as_ptr(), port, u.as_ptr(), p.as_ptr(), flags, o.as_ptr())

@@ -61,15 +61,15 @@ enum Action {
 #[derive(Debug, Default)]
 struct Outcome {
     /// Status of the start, or of the first failing read (EMAIL_OUT when all went well).
-    code: i32,
+    code: isize,
     message: String,
     /// Messages handed out before the end.
     messages: usize,
     /// Subjects of the messages handed out.
     subjects: Vec<String>,
     /// Status of the call after the failure (the session should be broken: DISCONNECTED).
-    after: Option<i32>,
-    close: i32,
+    after: Option<isize>,
+    close: isize,
     took: Duration,
 }
 
@@ -83,7 +83,7 @@ struct Case {
     action: Action,
     script: Script,
     /// Acceptable final codes.
-    expect: Vec<i32>,
+    expect: Vec<isize>,
     /// Text the error message must contain.
     says: Option<&'static str>,
     /// Messages that must have been handed out (when known).
@@ -100,7 +100,7 @@ fn case(
     name: &'static str,
     mode: Mode,
     action: Action,
-    expect: &[i32],
+    expect: &[isize],
     script: impl FnOnce(&mut Conn) + Send + 'static,
 ) -> Case {
     Case {
@@ -521,14 +521,14 @@ fn on_batch(
     }
 }
 
-const OK: i32 = EMAIL_OK;
-const OUT: i32 = EMAIL_OUT;
-const PROTO: i32 = EMAIL_ERR_PROTOCOL;
-const DISC: i32 = EMAIL_ERR_DISCONNECTED;
-const TLS: i32 = EMAIL_ERR_TLS;
-const TIMEOUT: i32 = EMAIL_ERR_TIMEOUT;
-const BIG: i32 = EMAIL_ERR_TOO_LARGE;
-const AUTH: i32 = EMAIL_ERR_AUTH;
+const OK: isize = EMAIL_OK;
+const OUT: isize = EMAIL_OUT;
+const PROTO: isize = EMAIL_ERR_PROTOCOL;
+const DISC: isize = EMAIL_ERR_DISCONNECTED;
+const TLS: isize = EMAIL_ERR_TLS;
+const TIMEOUT: isize = EMAIL_ERR_TIMEOUT;
+const BIG: isize = EMAIL_ERR_TOO_LARGE;
+const AUTH: isize = EMAIL_ERR_AUTH;
 
 fn read_all() -> Action {
     Action::ReadAll(0)

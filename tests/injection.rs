@@ -200,7 +200,7 @@ fn start_c(
     password: &str,
     flags: u32,
     options: &str,
-) -> (i32, Vec<u8>) {
+) -> (isize, Vec<u8>) {
     let (port, log) = recording_server(caps);
     let (h, u, p) = (
         CString::new("127.0.0.1").unwrap(),
@@ -733,7 +733,7 @@ fn auto_server_on_tcp() -> (u16, AutoServer) {
 fn check_c(
     what: &str,
     accept: &[&str],
-    op: impl Fn(*mut EmailSession, &CString) -> i32,
+    op: impl Fn(*mut EmailSession, &CString) -> isize,
     expect: impl Fn(&str) -> Vec<u8>,
 ) {
     for (name, v) in VALUES.iter().filter(|(_, v)| !v.contains('\0')) {
@@ -874,7 +874,7 @@ fn keywords_of_the_c_mailbox_exports() {
 fn search_values_of_the_c_search_exports() {
     use imapmail::ffi::search::*;
     use imapmail::ffi::session::mailbox::email_search;
-    type Add = unsafe extern "C" fn(*mut EmailSearch, *const std::ffi::c_char) -> i32;
+    type Add = unsafe extern "C" fn(*mut EmailSearch, *const std::ffi::c_char) -> isize;
     let fields: [(&str, Add); 7] = [
         ("email_search_from", email_search_from),
         ("email_search_to", email_search_to),
@@ -885,7 +885,7 @@ fn search_values_of_the_c_search_exports() {
         ("email_search_text", email_search_text),
     ];
     // A criterion refused when it is added is refused before anything can be sent.
-    let search = |s: *mut EmailSession, add: &dyn Fn(*mut EmailSearch) -> i32| -> i32 {
+    let search = |s: *mut EmailSession, add: &dyn Fn(*mut EmailSearch) -> isize| -> isize {
         let q = email_search_new();
         let rc = add(q);
         let rc = if rc != EMAIL_OK {

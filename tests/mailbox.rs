@@ -59,7 +59,7 @@ fn open_with(user: &common::User, more_options: &str) -> *mut EmailSession {
 
 /// Asserts a status, with the error message in the failure.
 #[track_caller]
-fn ok(rc: i32) {
+fn ok(rc: isize) {
     assert_eq!(
         rc,
         EMAIL_OK,
@@ -320,7 +320,7 @@ fn unknown_folders_are_not_found_with_the_servers_words() {
     let s = open(&user);
     let nope = cstr("No Such Folder");
     let mut n = 7;
-    let cases: Vec<(&str, i32)> = vec![
+    let cases: Vec<(&str, isize)> = vec![
         ("select", unsafe {
             email_select_folder(s, nope.as_ptr(), 0)
         }),
@@ -390,7 +390,7 @@ fn missing_non_ascii_folders_are_not_found_and_the_session_survives() {
     let nope = cstr("Ñope/Année");
     let mut n = 0;
     let raw = message("x", "a@b", "y");
-    let cases: Vec<(&str, i32)> = vec![
+    let cases: Vec<(&str, isize)> = vec![
         ("select", unsafe {
             email_select_folder(s, nope.as_ptr(), 1)
         }),
@@ -987,8 +987,8 @@ fn counts() {
     assert_eq!(email_count(s, EMAIL_READ_ALL), 7);
     assert_eq!(email_count(s, EMAIL_READ_UNREAD), 4);
     assert_eq!(email_count(s, EMAIL_READ_UNREAD | EMAIL_READ_HEADERS), 4);
-    assert_eq!(email_count(s, 0x80), i64::from(EMAIL_ERR_ARGUMENT));
-    assert_eq!(email_count(ptr::null_mut(), 0), i64::from(EMAIL_ERR_HANDLE));
+    assert_eq!(email_count(s, 0x80), EMAIL_ERR_ARGUMENT);
+    assert_eq!(email_count(ptr::null_mut(), 0), EMAIL_ERR_HANDLE);
     assert_eq!(email_last_error(), EMAIL_ERR_HANDLE);
     // A message appended by another session is counted.
     let other = open(&user);

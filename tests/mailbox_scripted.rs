@@ -35,7 +35,7 @@ fn last_message() -> String {
 }
 
 #[track_caller]
-fn ok(rc: i32) {
+fn ok(rc: isize) {
     assert_eq!(
         rc,
         EMAIL_OK,

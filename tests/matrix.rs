@@ -43,7 +43,7 @@ fn user_with(d: &Server, n: usize, seen: impl Fn(usize) -> bool) -> User {
     user
 }
 
-fn open_opts(d: &Server, user: &User, extra: &str) -> Result<*mut EmailSession, (i32, String)> {
+fn open_opts(d: &Server, user: &User, extra: &str) -> Result<*mut EmailSession, (isize, String)> {
     let opts = if extra.is_empty() {
         d.options()
     } else {
@@ -392,7 +392,7 @@ fn folders(s: *mut EmailSession) -> Vec<(String, String, u32)> {
     out
 }
 
-fn select(s: *mut EmailSession, name: &str) -> i32 {
+fn select(s: *mut EmailSession, name: &str) -> isize {
     let n = c(name);
     unsafe { email_select_folder(s, n.as_ptr(), 0) }
 }

@@ -24,7 +24,7 @@ fn open(srv: &server::Server) -> *mut EmailSession {
         .unwrap_or_else(|(c, m)| panic!("session failed ({c}): {m}\ncommands: {:#?}", srv.log()))
 }
 
-fn open_folder(srv: &server::Server, folder: &str) -> Result<*mut EmailSession, (i32, String)> {
+fn open_folder(srv: &server::Server, folder: &str) -> Result<*mut EmailSession, (isize, String)> {
     start(
         srv.port,
         "user",

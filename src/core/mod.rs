@@ -8,6 +8,7 @@ pub mod message;
 pub mod mutf7;
 pub mod options;
 pub mod pool;
+pub mod progress;
 pub mod reader;
 pub mod search;
 pub mod session;

@@ -1,46 +1,47 @@
 //! Status codes and error reporting: `email_last_error`, `email_last_error_message`,
 //! `email_version`.
 
+use crate::ffi::IntPtr;
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 
 use crate::ffi::util::{boundary, to_cstring};
 
 /// Success.
-pub const EMAIL_OK: i32 = 0;
+pub const EMAIL_OK: isize = 0;
 /// No more messages (WINDEV's Out): the iteration is over, or the folder has none.
-pub const EMAIL_OUT: i32 = 1;
+pub const EMAIL_OUT: isize = 1;
 /// An argument is NULL, malformed, out of range, or contains CR/LF/NUL.
-pub const EMAIL_ERR_ARGUMENT: i32 = -1;
+pub const EMAIL_ERR_ARGUMENT: isize = -1;
 /// A handle is NULL, already freed or closed, or was not made by imapmail.
-pub const EMAIL_ERR_HANDLE: i32 = -2;
+pub const EMAIL_ERR_HANDLE: isize = -2;
 /// The TCP connection could not be made (name resolution, refused, unreachable).
-pub const EMAIL_ERR_CONNECT: i32 = -3;
+pub const EMAIL_ERR_CONNECT: isize = -3;
 /// TLS failed: untrusted or mismatched certificate, handshake failure, STARTTLS unavailable.
-pub const EMAIL_ERR_TLS: i32 = -4;
+pub const EMAIL_ERR_TLS: isize = -4;
 /// The server refused the credentials, or no permitted login method exists.
-pub const EMAIL_ERR_AUTH: i32 = -5;
+pub const EMAIL_ERR_AUTH: isize = -5;
 /// The server answered NO or BAD.
-pub const EMAIL_ERR_SERVER: i32 = -6;
+pub const EMAIL_ERR_SERVER: isize = -6;
 /// The server sent something unparseable or over a limit.
-pub const EMAIL_ERR_PROTOCOL: i32 = -7;
+pub const EMAIL_ERR_PROTOCOL: isize = -7;
 /// The server did not answer within `timeout_ms`.
-pub const EMAIL_ERR_TIMEOUT: i32 = -8;
+pub const EMAIL_ERR_TIMEOUT: isize = -8;
 /// The connection is lost; close the session and start a new one.
-pub const EMAIL_ERR_DISCONNECTED: i32 = -9;
+pub const EMAIL_ERR_DISCONNECTED: isize = -9;
 /// The host cancelled the operation (progress callback).
-pub const EMAIL_ERR_CANCELLED: i32 = -10;
+pub const EMAIL_ERR_CANCELLED: isize = -10;
 /// The folder, message or item does not exist.
-pub const EMAIL_ERR_NOT_FOUND: i32 = -11;
+pub const EMAIL_ERR_NOT_FOUND: isize = -11;
 /// Something is larger than a configured limit.
-pub const EMAIL_ERR_TOO_LARGE: i32 = -12;
+pub const EMAIL_ERR_TOO_LARGE: isize = -12;
 /// A local I/O failure (writing a file, reading `ca_file`).
-pub const EMAIL_ERR_IO: i32 = -13;
+pub const EMAIL_ERR_IO: isize = -13;
 /// An internal error (a bug, caught before it could reach the host).
-pub const EMAIL_ERR_INTERNAL: i32 = -99;
+pub const EMAIL_ERR_INTERNAL: isize = -99;
 
 struct LastError {
-    code: i32,
+    code: isize,
     message: CString,
 }
 
@@ -49,7 +50,7 @@ thread_local! {
 }
 
 /// Records the outcome of this thread's last call.
-pub(crate) fn set_last_error(code: i32, message: &str) {
+pub(crate) fn set_last_error(code: isize, message: &str) {
     let _ = LAST_ERROR.try_with(|cell| {
         if let Ok(mut last) = cell.try_borrow_mut() {
             last.code = code;
@@ -63,7 +64,7 @@ pub(crate) fn set_last_error(code: i32, message: &str) {
 /// `email_start_session`). Calling this function, `email_last_error_message`,
 /// `email_session_error*` or `email_version` does not change it.
 #[no_mangle]
-pub extern "C" fn email_last_error() -> i32 {
+pub extern "C" fn email_last_error() -> IntPtr {
     boundary(EMAIL_ERR_INTERNAL, || {
         LAST_ERROR
             .try_with(|cell| {
@@ -101,7 +102,7 @@ pub extern "C" fn email_version() -> *const c_char {
 /// The message behind a status code ("EMAIL_ERR_TLS", ...), for logs. Static; never NULL
 /// (an unknown code gives "EMAIL_ERR_UNKNOWN").
 #[no_mangle]
-pub extern "C" fn email_status_name(status: i32) -> *const c_char {
+pub extern "C" fn email_status_name(status: IntPtr) -> *const c_char {
     let name: &'static std::ffi::CStr = match status {
         EMAIL_OK => c"EMAIL_OK",
         EMAIL_OUT => c"EMAIL_OUT",

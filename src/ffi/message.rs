@@ -177,9 +177,9 @@ pub extern "C" fn email_message_flags(m: *const EmailMessage) -> u32 {
 
 /// 1 when the message was read (\Seen) when it was fetched, else 0.
 #[no_mangle]
-pub extern "C" fn email_message_is_read(m: *const EmailMessage) -> i32 {
+pub extern "C" fn email_message_is_read(m: *const EmailMessage) -> crate::ffi::IntPtr {
     boundary(0, || {
-        with_message(m, 0, |msg| i32::from(msg.current().is_read()))
+        with_message(m, 0, |msg| isize::from(msg.current().is_read()))
     })
 }
 
@@ -348,7 +348,7 @@ pub unsafe extern "C" fn email_message_source(
 /// (its text is then best effort, and `email_message_source` has every byte);
 /// `EMAIL_ERR_HANDLE` for an invalid handle.
 #[no_mangle]
-pub extern "C" fn email_message_error(m: *const EmailMessage) -> i32 {
+pub extern "C" fn email_message_error(m: *const EmailMessage) -> crate::ffi::IntPtr {
     boundary(EMAIL_ERR_HANDLE, || {
         with_message(m, EMAIL_ERR_HANDLE, |msg| {
             if msg.current().body().error.is_some() {
@@ -438,14 +438,17 @@ pub extern "C" fn email_attachment_content_id(
 
 /// 1 when the part is shown inside the body (inline), 0 otherwise or out of range.
 #[no_mangle]
-pub extern "C" fn email_attachment_is_inline(m: *const EmailMessage, index: usize) -> i32 {
+pub extern "C" fn email_attachment_is_inline(
+    m: *const EmailMessage,
+    index: usize,
+) -> crate::ffi::IntPtr {
     boundary(0, || {
         with_message(m, 0, |msg| {
             msg.current()
                 .body()
                 .attachments
                 .get(index)
-                .map_or(0, |a| i32::from(a.inline))
+                .map_or(0, |a| isize::from(a.inline))
         })
     })
 }
@@ -491,7 +494,7 @@ pub unsafe extern "C" fn email_attachment_save(
     m: *const EmailMessage,
     index: usize,
     directory: *const c_char,
-) -> i32 {
+) -> crate::ffi::IntPtr {
     status_call(|| {
         let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
         // SAFETY: contract of this function.
@@ -517,7 +520,7 @@ pub unsafe extern "C" fn email_attachment_save(
 pub extern "C" fn email_message_load_body(
     s: *mut crate::ffi::session::EmailSession,
     m: *const EmailMessage,
-) -> i32 {
+) -> crate::ffi::IntPtr {
     status_call(|| {
         let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
         crate::ffi::session::with_session(s, |session| {

@@ -10,6 +10,7 @@
 //! query is left as it was, so nothing bad can ever reach the server. Values are sent as the
 //! IMAP grammar requires (quoted with `\` escapes; non-ASCII as literals with `CHARSET UTF-8`).
 
+use crate::ffi::IntPtr;
 use std::ffi::c_char;
 use std::sync::{Arc, Mutex};
 
@@ -46,7 +47,7 @@ pub(crate) fn uids_into_handle(uids: Vec<u32>) -> *mut EmailUids {
 }
 
 /// Adds the criterion `make` builds to a live query.
-fn add(q: *mut EmailSearch, make: impl FnOnce() -> Result<Criterion, Failure>) -> i32 {
+fn add(q: *mut EmailSearch, make: impl FnOnce() -> Result<Criterion, Failure>) -> isize {
     status_call(|| {
         let handle = QUERIES.get(q).ok_or_else(|| Failure::handle("search"))?;
         let criterion = make()?;
@@ -59,7 +60,7 @@ fn add(q: *mut EmailSearch, make: impl FnOnce() -> Result<Criterion, Failure>) -
 ///
 /// # Safety
 /// `value` must be NULL or NUL-terminated.
-unsafe fn add_text(q: *mut EmailSearch, field: TextField, value: *const c_char) -> i32 {
+unsafe fn add_text(q: *mut EmailSearch, field: TextField, value: *const c_char) -> isize {
     add(q, || {
         // SAFETY: contract of the callers.
         let value = unsafe { arg_str(value, "value") }?;
@@ -70,7 +71,7 @@ unsafe fn add_text(q: *mut EmailSearch, field: TextField, value: *const c_char) 
     })
 }
 
-fn add_date(q: *mut EmailSearch, key: DateKey, unix_time: i64) -> i32 {
+fn add_date(q: *mut EmailSearch, key: DateKey, unix_time: i64) -> isize {
     add(q, || {
         Ok(Criterion::Date {
             key,
@@ -109,7 +110,7 @@ pub extern "C" fn email_search_free(q: *mut EmailSearch) {
 ///
 /// Returns `EMAIL_OK`, `EMAIL_ERR_ARGUMENT` (no flag, or unknown bits) or `EMAIL_ERR_HANDLE`.
 #[no_mangle]
-pub extern "C" fn email_search_flags(q: *mut EmailSearch, flags: u32, has: i32) -> i32 {
+pub extern "C" fn email_search_flags(q: *mut EmailSearch, flags: u32, has: i32) -> IntPtr {
     add(q, || {
         Ok(Criterion::Flags {
             bits: flags,
@@ -129,7 +130,7 @@ pub unsafe extern "C" fn email_search_keyword(
     q: *mut EmailSearch,
     keyword: *const c_char,
     has: i32,
-) -> i32 {
+) -> IntPtr {
     add(q, || {
         // SAFETY: contract of this function.
         let keyword = unsafe { arg_str(keyword, "keyword") }?;
@@ -147,7 +148,7 @@ pub unsafe extern "C" fn email_search_keyword(
 /// # Safety
 /// `value` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_search_from(q: *mut EmailSearch, value: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_search_from(q: *mut EmailSearch, value: *const c_char) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { add_text(q, TextField::From, value) }
 }
@@ -157,7 +158,7 @@ pub unsafe extern "C" fn email_search_from(q: *mut EmailSearch, value: *const c_
 /// # Safety
 /// `value` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_search_to(q: *mut EmailSearch, value: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_search_to(q: *mut EmailSearch, value: *const c_char) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { add_text(q, TextField::To, value) }
 }
@@ -167,7 +168,7 @@ pub unsafe extern "C" fn email_search_to(q: *mut EmailSearch, value: *const c_ch
 /// # Safety
 /// `value` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_search_cc(q: *mut EmailSearch, value: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_search_cc(q: *mut EmailSearch, value: *const c_char) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { add_text(q, TextField::Cc, value) }
 }
@@ -177,7 +178,7 @@ pub unsafe extern "C" fn email_search_cc(q: *mut EmailSearch, value: *const c_ch
 /// # Safety
 /// `value` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_search_bcc(q: *mut EmailSearch, value: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_search_bcc(q: *mut EmailSearch, value: *const c_char) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { add_text(q, TextField::Bcc, value) }
 }
@@ -187,7 +188,7 @@ pub unsafe extern "C" fn email_search_bcc(q: *mut EmailSearch, value: *const c_c
 /// # Safety
 /// `value` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_search_subject(q: *mut EmailSearch, value: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_search_subject(q: *mut EmailSearch, value: *const c_char) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { add_text(q, TextField::Subject, value) }
 }
@@ -197,7 +198,7 @@ pub unsafe extern "C" fn email_search_subject(q: *mut EmailSearch, value: *const
 /// # Safety
 /// `value` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_search_body(q: *mut EmailSearch, value: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_search_body(q: *mut EmailSearch, value: *const c_char) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { add_text(q, TextField::Body, value) }
 }
@@ -207,7 +208,7 @@ pub unsafe extern "C" fn email_search_body(q: *mut EmailSearch, value: *const c_
 /// # Safety
 /// `value` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_search_text(q: *mut EmailSearch, value: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_search_text(q: *mut EmailSearch, value: *const c_char) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { add_text(q, TextField::Text, value) }
 }
@@ -222,7 +223,7 @@ pub unsafe extern "C" fn email_search_header(
     q: *mut EmailSearch,
     name: *const c_char,
     value: *const c_char,
-) -> i32 {
+) -> IntPtr {
     add(q, || {
         // SAFETY: contract of this function.
         let name = unsafe { arg_str(name, "name") }?;
@@ -242,49 +243,49 @@ pub unsafe extern "C" fn email_search_header(
 /// message's date in its own time zone. `EMAIL_ERR_ARGUMENT` outside the years 1 to 9999.
 /// The same holds for the other date criteria.
 #[no_mangle]
-pub extern "C" fn email_search_since(q: *mut EmailSearch, unix_time: i64) -> i32 {
+pub extern "C" fn email_search_since(q: *mut EmailSearch, unix_time: i64) -> IntPtr {
     add_date(q, DateKey::Since, unix_time)
 }
 
 /// Adds: the message arrived before the day of `unix_time`.
 #[no_mangle]
-pub extern "C" fn email_search_before(q: *mut EmailSearch, unix_time: i64) -> i32 {
+pub extern "C" fn email_search_before(q: *mut EmailSearch, unix_time: i64) -> IntPtr {
     add_date(q, DateKey::Before, unix_time)
 }
 
 /// Adds: the message arrived on the day of `unix_time`.
 #[no_mangle]
-pub extern "C" fn email_search_on(q: *mut EmailSearch, unix_time: i64) -> i32 {
+pub extern "C" fn email_search_on(q: *mut EmailSearch, unix_time: i64) -> IntPtr {
     add_date(q, DateKey::On, unix_time)
 }
 
 /// Adds: the message's Date header is on or after the day of `unix_time`.
 #[no_mangle]
-pub extern "C" fn email_search_sent_since(q: *mut EmailSearch, unix_time: i64) -> i32 {
+pub extern "C" fn email_search_sent_since(q: *mut EmailSearch, unix_time: i64) -> IntPtr {
     add_date(q, DateKey::SentSince, unix_time)
 }
 
 /// Adds: the message's Date header is before the day of `unix_time`.
 #[no_mangle]
-pub extern "C" fn email_search_sent_before(q: *mut EmailSearch, unix_time: i64) -> i32 {
+pub extern "C" fn email_search_sent_before(q: *mut EmailSearch, unix_time: i64) -> IntPtr {
     add_date(q, DateKey::SentBefore, unix_time)
 }
 
 /// Adds: the message's Date header is on the day of `unix_time`.
 #[no_mangle]
-pub extern "C" fn email_search_sent_on(q: *mut EmailSearch, unix_time: i64) -> i32 {
+pub extern "C" fn email_search_sent_on(q: *mut EmailSearch, unix_time: i64) -> IntPtr {
     add_date(q, DateKey::SentOn, unix_time)
 }
 
 /// Adds: the message is larger than `size` bytes (RFC822.SIZE).
 #[no_mangle]
-pub extern "C" fn email_search_larger(q: *mut EmailSearch, size: u32) -> i32 {
+pub extern "C" fn email_search_larger(q: *mut EmailSearch, size: u32) -> IntPtr {
     add(q, || Ok(Criterion::Larger(size)))
 }
 
 /// Adds: the message is smaller than `size` bytes.
 #[no_mangle]
-pub extern "C" fn email_search_smaller(q: *mut EmailSearch, size: u32) -> i32 {
+pub extern "C" fn email_search_smaller(q: *mut EmailSearch, size: u32) -> IntPtr {
     add(q, || Ok(Criterion::Smaller(size)))
 }
 
@@ -292,7 +293,7 @@ pub extern "C" fn email_search_smaller(q: *mut EmailSearch, size: u32) -> i32 {
 /// newest message. `EMAIL_ERR_ARGUMENT` when `first` is 0 or `last` < `first`. For a set of
 /// ranges, OR several single-range queries.
 #[no_mangle]
-pub extern "C" fn email_search_uid_range(q: *mut EmailSearch, first: u32, last: u32) -> i32 {
+pub extern "C" fn email_search_uid_range(q: *mut EmailSearch, first: u32, last: u32) -> IntPtr {
     add(q, || {
         Ok(Criterion::Uids {
             first,
@@ -304,7 +305,7 @@ pub extern "C" fn email_search_uid_range(q: *mut EmailSearch, first: u32, last: 
 /// Adds a copy of the query `sub` as one criterion: every criterion of `sub` must hold (useful
 /// to group criteria). `q` and `sub` may be the same query.
 #[no_mangle]
-pub extern "C" fn email_search_and(q: *mut EmailSearch, sub: *const EmailSearch) -> i32 {
+pub extern "C" fn email_search_and(q: *mut EmailSearch, sub: *const EmailSearch) -> IntPtr {
     add(q, || Ok(Criterion::And(query_of(sub)?)))
 }
 
@@ -317,13 +318,13 @@ pub extern "C" fn email_search_or(
     q: *mut EmailSearch,
     a: *const EmailSearch,
     b: *const EmailSearch,
-) -> i32 {
+) -> IntPtr {
     add(q, || Ok(Criterion::Or(query_of(a)?, query_of(b)?)))
 }
 
 /// Adds: query `sub` does not match (a copy of it is taken).
 #[no_mangle]
-pub extern "C" fn email_search_not(q: *mut EmailSearch, sub: *const EmailSearch) -> i32 {
+pub extern "C" fn email_search_not(q: *mut EmailSearch, sub: *const EmailSearch) -> IntPtr {
     add(q, || Ok(Criterion::Not(query_of(sub)?)))
 }
 

@@ -13,12 +13,12 @@ use crate::ffi::error::{self as status, set_last_error};
 /// A failure on its way to C: a status code and a message.
 #[derive(Debug, Clone)]
 pub(crate) struct Failure {
-    pub code: i32,
+    pub code: isize,
     pub message: String,
 }
 
 impl Failure {
-    pub fn new(code: i32, message: impl Into<String>) -> Failure {
+    pub fn new(code: isize, message: impl Into<String>) -> Failure {
         Failure {
             code,
             message: message.into(),
@@ -86,8 +86,10 @@ fn panic_text(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Runs an export that returns a status: `EMAIL_OK`/`EMAIL_OUT` from the closure, or the
-/// failure's code, recorded as this thread's last error.
-pub(crate) fn status_call(body: impl FnOnce() -> Result<i32, Failure>) -> i32 {
+/// failure's code, recorded as this thread's last error. Statuses are pointer-sized (C
+/// `intptr_t`) so that a host reading the whole result register (64-bit WINDEV's `API()`) sees
+/// the same value as one reading its lower 32 bits.
+pub(crate) fn status_call(body: impl FnOnce() -> Result<isize, Failure>) -> isize {
     boundary(status::EMAIL_ERR_INTERNAL, || match body() {
         Ok(code) => {
             set_last_error(status::EMAIL_OK, "");

@@ -44,7 +44,7 @@ pub fn start_plain(port: u16, options: &str) -> *mut EmailSession {
 
 /// Reads the folder with read_first/read_next: the status that ended the read and the
 /// subjects handed out, in order.
-pub fn read_subjects(s: *mut EmailSession, flags: u32) -> (i32, Vec<String>) {
+pub fn read_subjects(s: *mut EmailSession, flags: u32) -> (isize, Vec<String>) {
     let mut got = Vec::new();
     let mut m: *mut EmailMessage = ptr::null_mut();
     let mut rc = unsafe { email_read_first(s, flags, &mut m) };

@@ -41,7 +41,7 @@ pub fn start(
     password: &str,
     flags: u32,
     options: &str,
-) -> Result<*mut EmailSession, (i32, String)> {
+) -> Result<*mut EmailSession, (isize, String)> {
     let (h, u, p, o) = (cstr("127.0.0.1"), cstr(user), cstr(password), cstr(options));
     let s = unsafe {
         email_start_session_ex(h.as_ptr(), port, u.as_ptr(), p.as_ptr(), flags, o.as_ptr())
@@ -91,7 +91,7 @@ pub struct Msg {
     pub text: String,
     pub html: String,
     pub source: Vec<u8>,
-    pub error: i32,
+    pub error: isize,
     pub error_message: String,
     pub keywords: Vec<String>,
     pub attachments: Vec<Att>,
@@ -169,7 +169,10 @@ pub fn snapshot(m: *const EmailMessage) -> Msg {
 
 /// Reads the selected folder with read_first/read_next; Err((status, message, read so far))
 /// when the iteration ends with an error.
-pub fn try_read_all(s: *mut EmailSession, flags: u32) -> Result<Vec<Msg>, (i32, String, Vec<Msg>)> {
+pub fn try_read_all(
+    s: *mut EmailSession,
+    flags: u32,
+) -> Result<Vec<Msg>, (isize, String, Vec<Msg>)> {
     let mut out = Vec::new();
     let mut m: *mut EmailMessage = ptr::null_mut();
     let mut rc = unsafe { email_read_first(s, flags, &mut m) };
@@ -193,7 +196,7 @@ pub fn read_all(s: *mut EmailSession, flags: u32) -> Vec<Msg> {
 }
 
 /// Reads the selected folder with email_get_all; Err((status, message)) on failure.
-pub fn try_get_all(s: *mut EmailSession, flags: u32) -> Result<Vec<Msg>, (i32, String)> {
+pub fn try_get_all(s: *mut EmailSession, flags: u32) -> Result<Vec<Msg>, (isize, String)> {
     let mut list: *mut EmailList = ptr::null_mut();
     let rc = unsafe { email_get_all(s, flags, &mut list) };
     if rc != EMAIL_OK {

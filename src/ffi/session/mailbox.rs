@@ -7,13 +7,14 @@
 //! folder selected now. A message object never changes: after `email_mark_read`, a message
 //! read before still reports its old flags; read it again to see the new ones.
 
+use crate::ffi::IntPtr;
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::time::Duration;
 
 use super::{hand_out, read_options, with_session, EmailSession, EMAIL_READ_UNREAD};
 use crate::core::message::flags;
-use crate::ffi::error::{set_last_error, EMAIL_ERR_INTERNAL, EMAIL_OK, EMAIL_OUT};
+use crate::ffi::error::{set_last_error, EMAIL_ERR_TOO_LARGE, EMAIL_OK, EMAIL_OUT};
 use crate::ffi::message::{
     email_message_message_id, email_message_size, email_message_uid, EmailMessage,
 };
@@ -62,7 +63,7 @@ unsafe fn put<T>(p: *mut T, value: T) {
 pub unsafe extern "C" fn email_list_folders(
     s: *mut EmailSession,
     out: *mut *mut EmailStrings,
-) -> i32 {
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { list_folders(s, out, false) }
 }
@@ -76,14 +77,18 @@ pub unsafe extern "C" fn email_list_folders(
 pub unsafe extern "C" fn email_list_subscribed(
     s: *mut EmailSession,
     out: *mut *mut EmailStrings,
-) -> i32 {
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { list_folders(s, out, true) }
 }
 
 /// # Safety
 /// `out` must be NULL or point to writable storage for one pointer.
-unsafe fn list_folders(s: *mut EmailSession, out: *mut *mut EmailStrings, subscribed: bool) -> i32 {
+unsafe fn list_folders(
+    s: *mut EmailSession,
+    out: *mut *mut EmailStrings,
+    subscribed: bool,
+) -> isize {
     status_call(|| {
         // SAFETY: forwarded contract.
         unsafe { clear_out(out) }?;
@@ -111,7 +116,7 @@ pub unsafe extern "C" fn email_select_folder(
     s: *mut EmailSession,
     name: *const c_char,
     read_only: i32,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         // SAFETY: contract of this function.
         let name = unsafe { arg_str(name, "name") }?;
@@ -165,7 +170,7 @@ unsafe fn folder_call(
     s: *mut EmailSession,
     name: *const c_char,
     f: impl FnOnce(&mut crate::core::Session, &str) -> crate::core::Result<()>,
-) -> i32 {
+) -> isize {
     status_call(|| {
         // SAFETY: contract of the callers.
         let name = unsafe { arg_str(name, "name") }?;
@@ -186,7 +191,7 @@ unsafe fn folder_call(
 /// # Safety
 /// `name` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_create_folder(s: *mut EmailSession, name: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_create_folder(s: *mut EmailSession, name: *const c_char) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { folder_call(s, name, |session, name| session.create_folder(name)) }
 }
@@ -201,7 +206,7 @@ pub unsafe extern "C" fn email_create_folder(s: *mut EmailSession, name: *const 
 /// # Safety
 /// `name` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_delete_folder(s: *mut EmailSession, name: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_delete_folder(s: *mut EmailSession, name: *const c_char) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { folder_call(s, name, |session, name| session.delete_folder(name)) }
 }
@@ -220,7 +225,7 @@ pub unsafe extern "C" fn email_rename_folder(
     s: *mut EmailSession,
     from: *const c_char,
     to: *const c_char,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         // SAFETY: contract of this function.
         let from = unsafe { arg_str(from, "from") }?;
@@ -243,7 +248,10 @@ pub unsafe extern "C" fn email_rename_folder(
 /// # Safety
 /// `name` must be NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn email_subscribe_folder(s: *mut EmailSession, name: *const c_char) -> i32 {
+pub unsafe extern "C" fn email_subscribe_folder(
+    s: *mut EmailSession,
+    name: *const c_char,
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe {
         folder_call(s, name, |session, name| {
@@ -260,7 +268,7 @@ pub unsafe extern "C" fn email_subscribe_folder(s: *mut EmailSession, name: *con
 pub unsafe extern "C" fn email_unsubscribe_folder(
     s: *mut EmailSession,
     name: *const c_char,
-) -> i32 {
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe {
         folder_call(s, name, |session, name| {
@@ -286,7 +294,7 @@ pub unsafe extern "C" fn email_folder_status(
     unseen: *mut u32,
     uidnext: *mut u32,
     uidvalidity: *mut u32,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         // SAFETY (all four): NULL or writable by contract.
         unsafe {
@@ -320,7 +328,7 @@ pub unsafe extern "C" fn email_folder_status(
 /// Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no message with this UID), `EMAIL_ERR_ARGUMENT`
 /// (UID 0), `EMAIL_ERR_SERVER` (e.g. the folder was selected read-only) or a network error.
 #[no_mangle]
-pub extern "C" fn email_mark_read(s: *mut EmailSession, uid: u32, read: i32) -> i32 {
+pub extern "C" fn email_mark_read(s: *mut EmailSession, uid: u32, read: i32) -> IntPtr {
     status_call(|| {
         with_session(s, |session| {
             session.store_flags(uid, flags::SEEN, &[], read != 0)?;
@@ -337,7 +345,7 @@ pub extern "C" fn email_mark_read(s: *mut EmailSession, uid: u32, read: i32) -> 
 /// Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such UID), `EMAIL_ERR_ARGUMENT` (UID 0,
 /// unknown bits) or as `email_mark_read`.
 #[no_mangle]
-pub extern "C" fn email_set_flags(s: *mut EmailSession, uid: u32, flags: u32, add: i32) -> i32 {
+pub extern "C" fn email_set_flags(s: *mut EmailSession, uid: u32, flags: u32, add: i32) -> IntPtr {
     status_call(|| {
         crate::core::search::check_flags(flags)?;
         with_session(s, |session| {
@@ -349,7 +357,7 @@ pub extern "C" fn email_set_flags(s: *mut EmailSession, uid: u32, flags: u32, ad
 
 /// # Safety
 /// `keyword` must be NULL or NUL-terminated.
-unsafe fn keyword_call(s: *mut EmailSession, uid: u32, keyword: *const c_char, add: bool) -> i32 {
+unsafe fn keyword_call(s: *mut EmailSession, uid: u32, keyword: *const c_char, add: bool) -> isize {
     status_call(|| {
         // SAFETY: contract of the callers.
         let keyword = unsafe { arg_str(keyword, "keyword") }?;
@@ -373,7 +381,7 @@ pub unsafe extern "C" fn email_add_keyword(
     s: *mut EmailSession,
     uid: u32,
     keyword: *const c_char,
-) -> i32 {
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { keyword_call(s, uid, keyword, true) }
 }
@@ -387,7 +395,7 @@ pub unsafe extern "C" fn email_remove_keyword(
     s: *mut EmailSession,
     uid: u32,
     keyword: *const c_char,
-) -> i32 {
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe { keyword_call(s, uid, keyword, false) }
 }
@@ -400,7 +408,7 @@ pub unsafe extern "C" fn email_remove_keyword(
 /// Returns `EMAIL_OK`, `EMAIL_ERR_NOT_FOUND` (no such UID), `EMAIL_ERR_ARGUMENT` (UID 0) or as
 /// `email_mark_read`.
 #[no_mangle]
-pub extern "C" fn email_delete_message(s: *mut EmailSession, uid: u32) -> i32 {
+pub extern "C" fn email_delete_message(s: *mut EmailSession, uid: u32) -> IntPtr {
     status_call(|| {
         with_session(s, |session| {
             session.delete_message(uid)?;
@@ -420,7 +428,7 @@ pub extern "C" fn email_delete_message(s: *mut EmailSession, uid: u32) -> i32 {
 /// Nothing marked: nothing is sent. Returns `EMAIL_OK` or an error (`EMAIL_ERR_SERVER` e.g. for
 /// a folder selected read-only).
 #[no_mangle]
-pub extern "C" fn email_expunge(s: *mut EmailSession) -> i32 {
+pub extern "C" fn email_expunge(s: *mut EmailSession) -> IntPtr {
     status_call(|| {
         with_session(s, |session| {
             session.expunge()?;
@@ -449,7 +457,7 @@ pub unsafe extern "C" fn email_move_message(
     uid: u32,
     folder: *const c_char,
     new_uid: *mut u32,
-) -> i32 {
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe {
         transfer(s, folder, new_uid, |session, folder| {
@@ -469,7 +477,7 @@ pub unsafe extern "C" fn email_copy_message(
     uid: u32,
     folder: *const c_char,
     new_uid: *mut u32,
-) -> i32 {
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe {
         transfer(s, folder, new_uid, |session, folder| {
@@ -485,7 +493,7 @@ unsafe fn transfer(
     folder: *const c_char,
     new_uid: *mut u32,
     f: impl FnOnce(&mut crate::core::Session, &str) -> Result<u32, Failure>,
-) -> i32 {
+) -> isize {
     status_call(|| {
         // SAFETY: NULL or writable by contract.
         unsafe { put(new_uid, 0) };
@@ -522,7 +530,7 @@ pub unsafe extern "C" fn email_append(
     flags: u32,
     internal_date: i64,
     new_uid: *mut u32,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         // SAFETY: NULL or writable by contract.
         unsafe { put(new_uid, 0) };
@@ -562,7 +570,7 @@ pub unsafe extern "C" fn email_search(
     s: *mut EmailSession,
     q: *const EmailSearch,
     out: *mut *mut EmailUids,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         // SAFETY: forwarded contract.
         unsafe { clear_out(out) }?;
@@ -592,13 +600,14 @@ pub unsafe extern "C" fn email_read_first_search(
     q: *const EmailSearch,
     read_flags: u32,
     out: *mut *mut EmailMessage,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         // SAFETY: forwarded contract.
         unsafe { clear_out(out) }?;
         let opts = read_options(read_flags)?;
         let query = search::query_of(q)?;
         with_session(s, |session| {
+            super::progress::reset(s);
             Ok(hand_out(out, session.read_first_search(&query, opts)?))
         })
     })
@@ -608,27 +617,23 @@ pub unsafe extern "C" fn email_read_first_search(
 /// with `EMAIL_READ_UNREAD` in `read_flags` (other read flags are accepted and ignored).
 ///
 /// Returns the count (0 or more), or a negative `EMAIL_ERR_*` status on failure (also recorded
-/// for `email_last_error`).
+/// for `email_last_error`). More than 2^31 - 1 messages (which a 32-bit `intptr_t` cannot
+/// hold) fails with `EMAIL_ERR_TOO_LARGE` on every platform.
 #[no_mangle]
-pub extern "C" fn email_count(s: *mut EmailSession, read_flags: u32) -> i64 {
-    boundary(i64::from(EMAIL_ERR_INTERNAL), || {
+pub extern "C" fn email_count(s: *mut EmailSession, read_flags: u32) -> IntPtr {
+    status_call(|| {
         let mut count = 0u32;
-        let result = read_options(read_flags).and_then(|_| {
-            with_session(s, |session| {
-                count = session.count(read_flags & EMAIL_READ_UNREAD != 0)?;
-                Ok(EMAIL_OK)
-            })
-        });
-        match result {
-            Ok(_) => {
-                set_last_error(EMAIL_OK, "");
-                i64::from(count)
-            }
-            Err(f) => {
-                set_last_error(f.code, &f.message);
-                i64::from(f.code)
-            }
-        }
+        read_options(read_flags)?;
+        with_session(s, |session| {
+            count = session.count(read_flags & EMAIL_READ_UNREAD != 0)?;
+            Ok(EMAIL_OK)
+        })?;
+        i32::try_from(count).map(|c| c as isize).map_err(|_| {
+            Failure::new(
+                EMAIL_ERR_TOO_LARGE,
+                format!("{count} messages: more than a status-sized result can hold"),
+            )
+        })
     })
 }
 
@@ -651,7 +656,7 @@ pub unsafe extern "C" fn email_idle(
     s: *mut EmailSession,
     timeout_ms: u32,
     exists: *mut u32,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         // SAFETY: NULL or writable by contract.
         unsafe { put(exists, 0) };
@@ -697,7 +702,7 @@ pub extern "C" fn email_message_mark_read(
     s: *mut EmailSession,
     m: *const EmailMessage,
     read: i32,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         with_session(s, |session| {
             let uid = checked_uid(session, m)?;
@@ -715,7 +720,7 @@ pub extern "C" fn email_message_set_flags(
     m: *const EmailMessage,
     flags: u32,
     add: i32,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         crate::core::search::check_flags(flags)?;
         with_session(s, |session| {
@@ -729,7 +734,7 @@ pub extern "C" fn email_message_set_flags(
 /// `email_delete_message` on a message read earlier (from the selected folder); returns as
 /// `email_message_mark_read`.
 #[no_mangle]
-pub extern "C" fn email_message_delete(s: *mut EmailSession, m: *const EmailMessage) -> i32 {
+pub extern "C" fn email_message_delete(s: *mut EmailSession, m: *const EmailMessage) -> IntPtr {
     status_call(|| {
         with_session(s, |session| {
             let uid = checked_uid(session, m)?;
@@ -750,7 +755,7 @@ pub unsafe extern "C" fn email_message_move(
     m: *const EmailMessage,
     folder: *const c_char,
     new_uid: *mut u32,
-) -> i32 {
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe {
         transfer(s, folder, new_uid, |session, folder| {
@@ -770,7 +775,7 @@ pub unsafe extern "C" fn email_message_copy(
     m: *const EmailMessage,
     folder: *const c_char,
     new_uid: *mut u32,
-) -> i32 {
+) -> IntPtr {
     // SAFETY: forwarded contract.
     unsafe {
         transfer(s, folder, new_uid, |session, folder| {

@@ -1,8 +1,10 @@
 //! `EmailSession`: starting and closing sessions, reading messages, the session's last error.
 
+use crate::ffi::IntPtr;
 use std::ffi::{c_char, CString};
 use std::sync::{Arc, Mutex};
 
+use crate::core::progress::{metered, ProgressMeter};
 use crate::core::{self, Credentials, ReadOptions, Security, SessionOptions};
 use crate::ffi::error::{EMAIL_ERR_HANDLE, EMAIL_OK, EMAIL_OUT};
 use crate::ffi::list::{self, EmailList};
@@ -12,9 +14,12 @@ use crate::ffi::util::{
 };
 
 pub mod mailbox;
+pub mod progress;
 #[doc(hidden)]
 pub mod testing;
 pub mod trace;
+
+pub use progress::EmailProgressCallback;
 
 /// Implicit TLS from the first byte (default; port 993).
 pub const EMAIL_SECURITY_TLS: u32 = 0;
@@ -46,13 +51,15 @@ const KNOWN_READ_FLAGS: u32 = EMAIL_READ_UNREAD | EMAIL_READ_HEADERS | EMAIL_REA
 pub struct EmailSession {
     /// None once closed; the mutex serializes calls on the session.
     state: Mutex<Option<core::Session>>,
-    last_error: Mutex<(i32, CString)>,
+    last_error: Mutex<(isize, CString)>,
+    /// The (done, total) of the current or last read, readable without `state`'s lock.
+    progress: Arc<ProgressMeter>,
 }
 
-static SESSIONS: Registry<EmailSession> = Registry::new();
+pub(crate) static SESSIONS: Registry<EmailSession> = Registry::new();
 
 impl EmailSession {
-    fn record(&self, result: &Result<i32, Failure>) {
+    fn record(&self, result: &Result<isize, Failure>) {
         let mut last = lock(&self.last_error);
         match result {
             Ok(_) => *last = (EMAIL_OK, CString::default()),
@@ -64,8 +71,8 @@ impl EmailSession {
 /// Runs `f` on a live, open session, recording the outcome as the session's last error.
 pub(crate) fn with_session(
     s: *const EmailSession,
-    f: impl FnOnce(&mut core::Session) -> Result<i32, Failure>,
-) -> Result<i32, Failure> {
+    f: impl FnOnce(&mut core::Session) -> Result<isize, Failure>,
+) -> Result<isize, Failure> {
     let handle = SESSIONS.get(s).ok_or_else(|| Failure::handle("session"))?;
     let mut state = lock(&handle.state);
     let session = state.as_mut().ok_or_else(|| Failure::handle("session"))?;
@@ -117,10 +124,13 @@ unsafe fn start(
     let options = unsafe { arg_opt_str(options, "options") }?;
     let opts = session_options(server, port, flags, options)?;
     let creds = Credentials::new(user, password);
-    let session = core::Session::open(opts, &creds)?;
+    let mut session = core::Session::open(opts, &creds)?;
+    let meter = Arc::new(ProgressMeter::new());
+    session.set_progress(Some(metered(Arc::clone(&meter), None)));
     let handle = Arc::new(EmailSession {
         state: Mutex::new(Some(session)),
         last_error: Mutex::new((EMAIL_OK, CString::default())),
+        progress: meter,
     });
     Ok(SESSIONS.insert(handle, Owner::Host))
 }
@@ -130,8 +140,9 @@ unsafe fn start(
 /// - `server`: host name or IP address (UTF-8).
 /// - `port`: 0 for the standard port of the security mode (993 for TLS, 143 otherwise).
 /// - `user`, `password`: the credentials (with `EMAIL_AUTH_XOAUTH2`, `password` is an OAuth2
-///   access token). imapmail keeps no copy of the password after login and never writes it to
-///   an error message.
+///   access token). imapmail keeps no copy of the password after login (only
+///   `email_start_session_ex` with the `reconnect` option does) and never writes it to an
+///   error message.
 /// - `flags`: one security mode (`EMAIL_SECURITY_TLS` default, `EMAIL_SECURITY_STARTTLS`,
 ///   `EMAIL_SECURITY_NONE`) plus `EMAIL_ACCEPT_INVALID_CERTS` and/or `EMAIL_AUTH_XOAUTH2`.
 ///
@@ -174,8 +185,9 @@ pub unsafe extern "C" fn email_start_session(
 /// - `reconnect`: `1` lets a read (`email_read_next`, `email_get_all`) that loses its connection
 ///   connect, log in and select the folder again (up to 3 times in a row) and go on after the
 ///   last message handed out, unless the folder's UIDVALIDITY changed; messages are neither
-///   lost nor handed out twice. Default `0`: the session then keeps a copy of the password in
-///   memory (wiped when the session is closed).
+///   lost nor handed out twice. Only with `1` does the session keep a copy of the password in
+///   memory (to log in again; wiped when the session is closed); with the default `0` it keeps
+///   none after login.
 ///
 /// Blanks around keys and values are ignored; write `\;`, `\=` and `\\` for those characters
 /// inside a value. An unknown key or a bad value fails with `EMAIL_ERR_ARGUMENT` and a message
@@ -203,7 +215,7 @@ pub unsafe extern "C" fn email_start_session_ex(
 /// Returns `EMAIL_OK`, or `EMAIL_ERR_HANDLE` for NULL, an unknown or an already closed session
 /// (never a crash). If another thread is using the session, this waits for that call to end.
 #[no_mangle]
-pub extern "C" fn email_close_session(s: *mut EmailSession) -> i32 {
+pub extern "C" fn email_close_session(s: *mut EmailSession) -> IntPtr {
     status_call(|| {
         let handle = SESSIONS
             .remove_owned(s)
@@ -219,7 +231,7 @@ pub extern "C" fn email_close_session(s: *mut EmailSession) -> i32 {
 /// The status of the last call made on this session (`EMAIL_OK` after a success), whichever
 /// thread made it. `EMAIL_ERR_HANDLE` for an invalid session.
 #[no_mangle]
-pub extern "C" fn email_session_error(s: *const EmailSession) -> i32 {
+pub extern "C" fn email_session_error(s: *const EmailSession) -> IntPtr {
     crate::ffi::util::boundary(crate::ffi::error::EMAIL_ERR_INTERNAL, || {
         match SESSIONS.get(s) {
             Some(h) => lock(&h.last_error).0,
@@ -228,14 +240,36 @@ pub extern "C" fn email_session_error(s: *const EmailSession) -> i32 {
     })
 }
 
-/// A description of the last failure on this session (`""` after a success). Never NULL.
-/// Owned by the session: valid until the next call on this session or its close.
+/// A description of the last failure on this session (`""` after a success), whichever thread
+/// made it, in UTF-8. Never NULL; never contains a password or token.
+///
+/// The string is this thread's own copy, owned by imapmail: it stays valid until this thread
+/// calls `email_session_error_message` again (for any session) or ends. Calls of other threads
+/// (on this session or any other) and closing the session do not free or change it, so one
+/// thread can read it while others use the session. Does not change `email_last_error`.
 #[no_mangle]
 pub extern "C" fn email_session_error_message(s: *const EmailSession) -> *const c_char {
     crate::ffi::util::boundary(c"".as_ptr(), || match SESSIONS.get(s) {
-        Some(h) => lock(&h.last_error).1.as_ptr(),
+        Some(h) => {
+            let copy = lock(&h.last_error).1.clone();
+            SESSION_MESSAGE
+                .try_with(|cell| {
+                    cell.try_borrow_mut()
+                        .map(|mut held| {
+                            *held = copy;
+                            held.as_ptr()
+                        })
+                        .unwrap_or(c"".as_ptr())
+                })
+                .unwrap_or(c"".as_ptr())
+        }
         None => c"invalid session handle".as_ptr(),
     })
+}
+
+thread_local! {
+    /// This thread's copy of the last `email_session_error_message` result.
+    static SESSION_MESSAGE: std::cell::RefCell<CString> = std::cell::RefCell::new(CString::default());
 }
 
 fn read_options(read_flags: u32) -> Result<ReadOptions, Failure> {
@@ -252,7 +286,7 @@ fn read_options(read_flags: u32) -> Result<ReadOptions, Failure> {
     })
 }
 
-fn hand_out(out: *mut *mut EmailMessage, m: Option<core::Message>) -> i32 {
+fn hand_out(out: *mut *mut EmailMessage, m: Option<core::Message>) -> isize {
     match m {
         Some(m) => {
             // SAFETY: `out` was checked non-NULL by the caller of this function.
@@ -282,7 +316,7 @@ pub unsafe extern "C" fn email_read_first(
     s: *mut EmailSession,
     read_flags: u32,
     out: *mut *mut EmailMessage,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         if out.is_null() {
             return Err(Failure::argument("out is NULL"));
@@ -290,7 +324,10 @@ pub unsafe extern "C" fn email_read_first(
         // SAFETY: non-NULL, writable by contract.
         unsafe { *out = std::ptr::null_mut() };
         let opts = read_options(read_flags)?;
-        with_session(s, |session| Ok(hand_out(out, session.read_first(opts)?)))
+        with_session(s, |session| {
+            progress::reset(s);
+            Ok(hand_out(out, session.read_first(opts)?))
+        })
     })
 }
 
@@ -302,7 +339,10 @@ pub unsafe extern "C" fn email_read_first(
 /// # Safety
 /// `out` must be NULL or point to writable storage for one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn email_read_next(s: *mut EmailSession, out: *mut *mut EmailMessage) -> i32 {
+pub unsafe extern "C" fn email_read_next(
+    s: *mut EmailSession,
+    out: *mut *mut EmailMessage,
+) -> IntPtr {
     status_call(|| {
         if out.is_null() {
             return Err(Failure::argument("out is NULL"));
@@ -326,7 +366,7 @@ pub unsafe extern "C" fn email_get_all(
     s: *mut EmailSession,
     read_flags: u32,
     out: *mut *mut EmailList,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         if out.is_null() {
             return Err(Failure::argument("out is NULL"));
@@ -335,6 +375,7 @@ pub unsafe extern "C" fn email_get_all(
         unsafe { *out = std::ptr::null_mut() };
         let opts = read_options(read_flags)?;
         with_session(s, |session| {
+            progress::reset(s);
             let messages = session.get_all(opts)?;
             // SAFETY: non-NULL, writable by contract.
             unsafe { *out = list::into_handle(messages) };
@@ -343,45 +384,14 @@ pub unsafe extern "C" fn email_get_all(
     })
 }
 
-/// Progress callback: called with the number of messages done so far and the total, and the
-/// `user_data` given to `email_set_progress_callback`. Return 0 to go on, non-zero to cancel
-/// (the running call then fails with `EMAIL_ERR_CANCELLED`; the session stays usable). It runs
-/// on the thread that called imapmail, while the session is busy: it must not call functions
-/// on the same session.
-pub type EmailProgressCallback =
-    Option<extern "C" fn(done: u64, total: u64, user_data: *mut std::ffi::c_void) -> i32>;
-
 /// The host's pointer, carried to the callback untouched.
-struct UserData(*mut std::ffi::c_void);
+pub(crate) struct UserData(pub(crate) *mut std::ffi::c_void);
 // SAFETY: imapmail never dereferences it; the host decides what it points to and calls back on
 // the host's own calling thread.
 unsafe impl Send for UserData {}
 
 impl UserData {
-    fn get(&self) -> *mut std::ffi::c_void {
+    pub(crate) fn get(&self) -> *mut std::ffi::c_void {
         self.0
     }
-}
-
-/// Sets (or, with a NULL callback, removes) the session's progress callback, called during
-/// `email_get_all` and the read iteration (once per message handed out) with (done, total).
-///
-/// Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
-#[no_mangle]
-pub extern "C" fn email_set_progress_callback(
-    s: *mut EmailSession,
-    callback: EmailProgressCallback,
-    user_data: *mut std::ffi::c_void,
-) -> i32 {
-    status_call(|| {
-        let data = UserData(user_data);
-        with_session(s, move |session| {
-            session.set_progress(callback.map(|cb| {
-                let data = data;
-                Box::new(move |done: u64, total: u64| cb(done, total, data.get()) != 0)
-                    as core::session::ProgressCallback
-            }));
-            Ok(EMAIL_OK)
-        })
-    })
 }

@@ -1,6 +1,7 @@
 //! The protocol trace of a session: `email_set_trace_callback` (the `trace_file` option of
 //! `email_start_session_ex` is the other way in).
 
+use crate::ffi::IntPtr;
 use std::ffi::c_void;
 
 use crate::core::trace::{Direction, TraceCallback};
@@ -33,7 +34,7 @@ pub extern "C" fn email_set_trace_callback(
     s: *mut EmailSession,
     callback: EmailTraceCallback,
     user_data: *mut c_void,
-) -> i32 {
+) -> IntPtr {
     status_call(|| {
         let data = UserData(user_data);
         with_session(s, move |session| {
