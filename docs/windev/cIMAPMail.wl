@@ -533,14 +533,7 @@ RESULT bOK
 PROCEDURE NbMessage(bUnread is boolean = False) : int
 nFlags is int = EMAIL_READ_ALL
 IF bUnread THEN nFlags = EMAIL_READ_UNREAD
-// An 8-byte result: the API Description reads it whole in 32-bit too.
-CountMessages is API Description
-CountMessages.DLLName = cIMAPMail::Library
-CountMessages.FunctionName = "email_count"
-CountMessages.ReturnType = apiInt_8
-CountMessages.Parameter[1].Type = apiSystemInt
-CountMessages.Parameter[2].Type = apiInt_4
-nCount is 8-byte int = CountMessages(m_hSession, nFlags)
+nCount is system int = API(cIMAPMail::Library, "email_count", m_hSession, nFlags)
 IF Failed(Min(nCount, 0)) THEN RESULT -1
 RESULT nCount
 
@@ -565,6 +558,17 @@ nStatus is system int = API(cIMAPMail::Library, "email_idle", m_hSession, nTimeo
 Exists = nExists
 Failed(nStatus)
 RESULT nStatus
+
+// The progress of the current (or last) read: nDone messages handed out of nTotal. Made to be
+// called from another thread (a timer of the window) while ReadFirst / ReadNext run in a thread
+// of yours: it never waits for the session, and changes neither ErrorCode nor ErrorMessage.
+PROCEDURE Progress(nDone is 8-byte int, nTotal is 8-byte int) : boolean
+nDoneNow is 8-byte int = 0
+nTotalNow is 8-byte int = 0
+nStatus is system int = API(cIMAPMail::Library, "email_session_progress", m_hSession, &nDoneNow, &nTotalNow)
+nDone = nDoneNow
+nTotal = nTotalNow
+RESULT (nStatus = EMAIL_OK)
 
 // ===== Declaration of cIMAPSearch ===================================================
 // Search criteria; every criterion added must hold. Used by cIMAPMail.Search and

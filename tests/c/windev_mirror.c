@@ -58,8 +58,32 @@ typedef HMODULE dll_t;
 static dll_t LoadDLL(const char *path) { return LoadLibraryA(path); }
 static void *lookup(dll_t dll, const char *name) { return (void *)(intptr_t)GetProcAddress(dll, name); }
 static void FreeDLL(dll_t dll) { FreeLibrary(dll); }
+typedef HANDLE thread_t;
+static DWORD WINAPI thread_main(LPVOID arg);
+static int StartThread(thread_t *t, void *arg)
+{
+    *t = CreateThread(NULL, 0, thread_main, arg, 0, NULL);
+    return *t != NULL;
+}
+static void JoinThread(thread_t t)
+{
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+static void Pause200ms(void) { Sleep(200); }
 #else
 #include <dlfcn.h>
+#include <pthread.h>
+#include <time.h>
+typedef pthread_t thread_t;
+static void *thread_main(void *arg);
+static int StartThread(thread_t *t, void *arg) { return pthread_create(t, NULL, thread_main, arg) == 0; }
+static void JoinThread(thread_t t) { pthread_join(t, NULL); }
+static void Pause200ms(void)
+{
+    struct timespec ts = {0, 200000000L};
+    nanosleep(&ts, NULL);
+}
 typedef void *dll_t;
 static dll_t LoadDLL(const char *path) { return dlopen(path, RTLD_NOW | RTLD_LOCAL); }
 static void *lookup(dll_t dll, const char *name) { return dlsym(dll, name); }
@@ -130,7 +154,6 @@ typedef intptr_t (WDCALL *api6_t)(intptr_t, intptr_t, intptr_t, intptr_t, intptr
 
 /* API Description variables: the declared parameter and return types. */
 typedef int64_t (WDCALL *desc_i8_sys_t)(intptr_t);                       /* apiInt_8 (apiSystemInt) */
-typedef int64_t (WDCALL *desc_i8_sys_i4_t)(intptr_t, int32_t);           /* apiInt_8 (apiSystemInt, apiInt_4) */
 typedef intptr_t (WDCALL *desc_sys_sys_i8_t)(intptr_t, int64_t);         /* apiSystemInt (apiSystemInt, apiInt_8) */
 typedef intptr_t (WDCALL *desc_append_t)(intptr_t, intptr_t, intptr_t, intptr_t, int32_t, int64_t, intptr_t);
 #define DESC(name, type) ((type)fn(name))
@@ -623,12 +646,12 @@ static int FolderStatus(cIMAPMail *m, const char *sFolder, int32_t *nMessages, i
     return bOK;
 }
 
-/* cIMAPMail.NbMessage: the API Description (apiInt_8 result; apiSystemInt, apiInt_4). */
+/* cIMAPMail.NbMessage */
 static int32_t NbMessage(cIMAPMail *m, int bUnread)
 {
     int32_t nFlags = bUnread ? EMAIL_READ_UNREAD : EMAIL_READ_ALL;
-    int64_t nCount = DESC("email_count", desc_i8_sys_i4_t)(m->m_hSession, nFlags);
-    if (Failed(m, (intptr_t)(nCount < 0 ? nCount : 0))) return -1;
+    intptr_t nCount = API2("email_count", m->m_hSession, nFlags);
+    if (Failed(m, nCount < 0 ? nCount : 0)) return -1;
     return (int32_t)nCount;
 }
 
@@ -652,6 +675,16 @@ static intptr_t WaitForMail(cIMAPMail *m, int32_t nTimeoutMs)
     m->Exists = nExists;
     Failed(m, nStatus);
     return nStatus;
+}
+
+/* cIMAPMail.Progress: never waits for the session, leaves ErrorCode alone */
+static int Progress(cIMAPMail *m, int64_t *nDone, int64_t *nTotal)
+{
+    int64_t nDoneNow = 0, nTotalNow = 0;
+    intptr_t nStatus = API3("email_session_progress", m->m_hSession, &nDoneNow, &nTotalNow);
+    *nDone = nDoneNow;
+    *nTotal = nTotalNow;
+    return nStatus == EMAIL_OK;
 }
 
 /* ---- cIMAPSearch ----------------------------------------------------------------------- */
@@ -701,6 +734,24 @@ static int NoneOf(cIMAPSearch *q, cIMAPSearch *sub) { return API2("email_search_
 
 static const char *gHost, *gUser, *gPassword, *gCA;
 static int gImaps, gImap;
+
+/* The "Reader"-style thread of the guide: here it waits for new mail on the session. */
+static volatile int gIdleDone;
+static intptr_t gIdleStatus;
+#ifdef _WIN32
+static DWORD WINAPI thread_main(LPVOID arg)
+#else
+static void *thread_main(void *arg)
+#endif
+{
+    gIdleStatus = WaitForMail((cIMAPMail *)arg, 60000);
+    gIdleDone = 1;
+#ifdef _WIN32
+    return 0;
+#else
+    return NULL;
+#endif
+}
 
 static int Connect(cIMAPMail *m, int32_t nSecurity, int port, const char *sFolder)
 {
@@ -793,8 +844,13 @@ int main(int argc, char **argv)
     }
 
     /* Errors: a wrong password */
-    check(!StartSession(&oMail, gHost, gUser, "Wr0ng-Secret-4711", EMAIL_SECURITY_TLS, gImaps, "INBOX", ""),
-          "StartSession with a wrong password fails", NULL);
+    {
+        char opts[1024], esc[900];
+        EscapeOption(esc, sizeof esc, gCA);
+        snprintf(opts, sizeof opts, "ca_file=%s", esc);
+        check(!StartSession(&oMail, gHost, gUser, "Wr0ng-Secret-4711", EMAIL_SECURITY_TLS, gImaps, "INBOX", opts),
+              "StartSession with a wrong password fails", NULL);
+    }
     check(oMail.ErrorCode == EMAIL_ERR_AUTH, "ErrorCode = EMAIL_ERR_AUTH", oMail.ErrorMessage);
     check(oMail.ErrorMessage[0] != '\0' && strstr(oMail.ErrorMessage, "Wr0ng") == NULL,
           "ErrorMessage readable, without the password", oMail.ErrorMessage);
@@ -856,6 +912,13 @@ int main(int argc, char **argv)
     }
     check(oMail.ErrorCode == EMAIL_OUT, "the loop ends with Out, ErrorCode EMAIL_OUT (not an error)", oMail.ErrorMessage);
     check(nUnread == 2, "2 unread messages", NULL);
+    {
+        int64_t nDone = -1, nTotal = -1;
+        char detail[64];
+        int ok = Progress(&oMail, &nDone, &nTotal);
+        snprintf(detail, sizeof detail, "%lld of %lld", (long long)nDone, (long long)nTotal);
+        check(ok && nDone == 2 && nTotal == 2, "Progress() after the NOT READ loop: 2 of 2", detail);
+    }
     check(nSaved == 2, "SaveAttachments: 2 saved", oMail.ErrorMessage);
 
     /* Headers only, then LoadBody */
@@ -1020,6 +1083,24 @@ int main(int argc, char **argv)
      * broken server from hanging the test). */
     nStatus = WaitForMail(&oMail, 60000);
     check(nStatus == EMAIL_OK && oMail.Exists == 2, "WaitForMail: EMAIL_OK, Exists 2", oMail.ErrorMessage);
+
+    /* Guide "Progress by polling": Progress() from this thread while another thread is inside a
+     * call on the session (IDLE, which ends only when the next append arrives, or after 60 s). */
+    {
+        thread_t t;
+        int64_t nDone = -1, nTotal = -1;
+        int ok;
+        gIdleDone = 0;
+        check(StartThread(&t, &oMail), "thread started", NULL);
+        Pause200ms(); /* lets the thread enter email_idle; the checks below do not depend on it */
+        ok = Progress(&oMail, &nDone, &nTotal);
+        check(ok && gIdleDone == 0, "Progress() answers while another thread waits in WaitForMail", NULL);
+        check(Connect(&oOther, EMAIL_SECURITY_TLS, gImaps, "INBOX") && Append(&oOther, "INBOX", raw, 0, 0),
+              "second session Append (ends the wait)", oOther.ErrorMessage);
+        CloseSession(&oOther);
+        JoinThread(t);
+        check(gIdleStatus == EMAIL_OK && oMail.Exists == 3, "the waiting thread saw the new message", oMail.ErrorMessage);
+    }
 
     /* Folders: rename, unsubscribe, delete */
     check(RenameFolder(&oMail, folderU, folderO), "RenameFolder", oMail.ErrorMessage);

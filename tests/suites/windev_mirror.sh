@@ -24,7 +24,7 @@ python3 scripts/gen-windev-reference --check
 python3 scripts/gen-windev-reference --check-mirror
 tmp=$(mktemp -d /tmp/imwd.XXXXXX)
 trap 'rm -rf "$tmp"; fixture_stop 2>/dev/null || true' EXIT
-cc -std=c99 -O1 -g -Wall -Wextra -Werror -o "$tmp/windev_mirror" tests/c/windev_mirror.c -ldl
+cc -std=c99 -O1 -g -Wall -Wextra -Werror -pthread -o "$tmp/windev_mirror" tests/c/windev_mirror.c -ldl
 # The mirror also builds for Windows: x86 with __stdcall pointers (API() calling
 # imapmail_stdcall.dll), x64 with the one convention.
 for cc_win in i686-w64-mingw32-gcc x86_64-w64-mingw32-gcc; do
