@@ -283,7 +283,7 @@ h is system int = m_hMessage
 VariableReset(Email)
 Email.UID = cIMAPMail::U32(API(cIMAPMail::Library, "email_message_uid", h))
 Email.Flags = cIMAPMail::U32(API(cIMAPMail::Library, "email_message_flags", h))
-Email.Unread = (cIMAPMail::U32(API(cIMAPMail::Library, "email_message_is_read", h)) = 0)
+Email.Unread = (API(cIMAPMail::Library, "email_message_is_read", h) = 0)
 Email.Subject = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_subject", h))
 Email.Sender = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_sender", h))
 Email.SenderAddress = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_sender_address", h))
@@ -330,7 +330,7 @@ FOR i = 0 _TO_ nCount - 1
 	a.Name = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_attachment_name", h, i))
 	a.ContentType = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_attachment_content_type", h, i))
 	a.ContentID = cIMAPMail::ImapText(API(cIMAPMail::Library, "email_attachment_content_id", h, i))
-	a.Inline = (cIMAPMail::U32(API(cIMAPMail::Library, "email_attachment_is_inline", h, i)) = 1)
+	a.Inline = (API(cIMAPMail::Library, "email_attachment_is_inline", h, i) = 1)
 	ArrayAdd(Email.Attachment, a)
 END
 

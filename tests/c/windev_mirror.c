@@ -391,7 +391,7 @@ static void FillBody(cIMAPMail *m)
         a->Name = ImapText(API2("email_attachment_name", h, i));
         a->ContentType = ImapText(API2("email_attachment_content_type", h, i));
         a->ContentID = ImapText(API2("email_attachment_content_id", h, i));
-        a->Inline = U32(API2("email_attachment_is_inline", h, i)) == 1;
+        a->Inline = API2("email_attachment_is_inline", h, i) == 1;
     }
 }
 
@@ -403,7 +403,7 @@ static void Fill(cIMAPMail *m)
     ResetEmail(e);
     e->UID = U32(API1("email_message_uid", h));
     e->Flags = (int32_t)U32(API1("email_message_flags", h));
-    e->Unread = U32(API1("email_message_is_read", h)) == 0;
+    e->Unread = API1("email_message_is_read", h) == 0;
     e->Subject = ImapText(API1("email_message_subject", h));
     e->Sender = ImapText(API1("email_message_sender", h));
     e->SenderAddress = ImapText(API1("email_message_sender_address", h));
