@@ -349,7 +349,7 @@ RESULT cIMAPMail::ImapText(API(cIMAPMail::Library, "email_message_header", m_hMe
 PROCEDURE Source() : Buffer
 nLength is system int = 0
 pData is system int = API(cIMAPMail::Library, "email_message_source", m_hMessage, &nLength)
-RESULT Bytes(pData, nLength)
+RESULT cIMAPMail::Bytes(pData, nLength)
 
 PROCEDURE GLOBAL Bytes(pData is system int, nLength is system int) : Buffer
 bufData is Buffer
@@ -369,7 +369,7 @@ RESULT True
 PROCEDURE AttachmentContent(nIndex is int) : Buffer
 nLength is system int = 0
 pData is system int = API(cIMAPMail::Library, "email_attachment_data", m_hMessage, nIndex - 1, &nLength)
-RESULT Bytes(pData, nLength)
+RESULT cIMAPMail::Bytes(pData, nLength)
 
 // Saves every attachment of the current message into sDirectory (created if needed) under its
 // name made safe; never overwrites (adds " (1)", ...). Returns the number saved.
