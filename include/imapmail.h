@@ -7,10 +7,10 @@
  * - Result width: every signed integer result is an intptr_t (pointer-sized: 4 bytes in a
  *   32-bit program, 8 in a 64-bit one), so a host that reads the whole result register (64-bit
  *   WINDEV's API() returns a "system int") or only its lower 32 bits sees the same value, -2
- *   as -2. Declare these results as a pointer-sized signed integer (WINDEV: int, the system
- *   int; Python ctypes: c_ssize_t). The one exception is email_message_timestamp, a date that
- *   is int64_t on every platform. Unsigned results (uint32_t, uint64_t, size_t) are never
- *   negative.
+ *   as -2. Declare these results as a pointer-sized signed integer (WINDEV: the "system int"
+ *   that API() returns; Python ctypes: c_ssize_t). The one exception is
+ *   email_message_timestamp, a date that is int64_t on every platform. Unsigned results
+ *   (uint32_t, uint64_t, size_t) are never negative.
  * - Most intptr_t results are a status: EMAIL_OK (0), EMAIL_OUT (1) or a negative EMAIL_ERR_*
  *   code. The exceptions say so: email_message_is_read and email_attachment_is_inline answer
  *   0 or 1 (not a status), email_count returns a count or a negative status, email_last_error
@@ -21,15 +21,15 @@
  *   closed or freed handle yields EMAIL_ERR_HANDLE (or a NULL/0 result), never a crash;
  *   freeing one twice does nothing.
  * - Threads: a session may be used from any thread; calls on one session are serialized
- *   (a second thread waits), except email_session_progress, which never waits. Messages and
- *   lists are immutable and may be read from several threads at once. Error state is per
- *   thread, and no other thread can free an error string this thread was given (each
- *   function says how long its string stays valid).
+ *   (a second thread waits), except email_session_progress and email_session_trace_next,
+ *   which never wait. Messages and lists are immutable and may be read from several threads
+ *   at once. Error state is per thread, and no other thread can free an error string this
+ *   thread was given (each function says how long its string stays valid).
  * - Host code on library threads: the progress callback runs on the thread that called the
- *   reading function. The trace callback may run on a library thread (reading ahead); a host
- *   whose code must not run on foreign threads (WINDEV procedures) uses the trace_file option
- *   instead, and polls email_session_progress from its own thread rather than setting a
- *   progress callback.
+ *   reading function. The trace callback may run on a library thread (reading ahead). A host
+ *   whose code must not run on threads it did not start (WINDEV procedures) sets no callback:
+ *   it polls email_session_progress, and takes the trace with email_session_trace_next
+ *   (option trace_queue) or reads the trace_file, from its own threads.
  * - Nothing in imapmail ever writes a password or token to an error message.
  */
 
@@ -363,9 +363,13 @@ typedef int32_t (*EmailProgressCallback)(uint64_t done, uint64_t total, void *us
  * one protocol line (`len` bytes, without CRLF, not NUL-terminated, valid only during the call)
  * and the `user_data` given to `email_set_trace_callback`. Credentials never reach it: LOGIN
  * arguments and AUTHENTICATE payloads are replaced by `<redacted>`, and literal data (message
- * bodies) by a line `[literal: N bytes]`. It may be called from a library thread (reading
- * ahead), never from two threads at once for one session; it must not call imapmail functions
- * on the same session.
+ * bodies) by a line `[literal: N bytes]`. It runs on the thread that moves the bytes: the
+ * thread of the host's call on the session for most lines, but a library thread for the lines
+ * of a read fetched ahead (`email_read_first`, `email_read_next`, `email_read_first_search`,
+ * `email_get_all`), possibly after the host's call returned. Never on two threads at once for
+ * one session; it must not call imapmail functions on the same session. Hosts whose code must
+ * not run on a thread they did not start (WINDEV procedures) use the `trace_queue` option and
+ * `email_session_trace_next`, or `trace_file`, instead.
  */
 typedef void (*EmailTraceCallback)(int32_t direction, const uint8_t *line, size_t len, void *user_data);
 
@@ -837,7 +841,12 @@ EmailSession *email_start_session(const char *server, uint16_t port, const char 
  * - `ca_file`: a PEM file whose certificates are trusted in addition to the system roots;
  * - `folder`: the folder selected after login, UTF-8 (default INBOX);
  * - `max_message_bytes`: the largest message accepted from the server (default 268435456);
- * - `trace_file`: a file the protocol trace is appended to, credentials replaced by a marker;
+ * - `trace_file`: a file the protocol trace of the whole session (from the connection, login
+ *   included, to the logout) is appended to, credentials replaced by a marker;
+ * - `trace_queue`: N (1 to 100000) keeps the same trace in memory, up to N lines (and 8 MiB),
+ *   for the host to take with `email_session_trace_next` from any thread: a trace without
+ *   callbacks, so no host code runs on a library thread. When full, new lines are dropped and
+ *   counted;
  * - `pipelining`: `1` (default) asks for the next batch of a read before the current one has
  *   arrived, so that a read costs no round trip per batch; `0` sends one command at a time,
  *   for a server that answers pipelined commands badly;
@@ -1267,12 +1276,38 @@ intptr_t email_session_progress(const EmailSession *s, uint64_t *done, uint64_t 
 
 /**
  * Sets (or, with a NULL callback, removes) the session's protocol trace callback. It applies
- * from the next byte sent or received on (the login is traced only by the `trace_file` option,
- * set before the session starts).
+ * from the next byte sent or received on (the login is traced only by the `trace_file` and
+ * `trace_queue` options, set before the session starts), also to a read running ahead on a
+ * library thread, which then calls it (see `EmailTraceCallback`).
  *
- * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`.
+ * Returns `EMAIL_OK` or `EMAIL_ERR_HANDLE`. Waits while another thread uses the session.
  */
 intptr_t email_set_trace_callback(EmailSession *s, EmailTraceCallback callback, void *user_data);
+
+/**
+ * Takes the oldest line of the session's queued trace (option `trace_queue` of
+ * `email_start_session_ex`): the protocol of the whole session, login included, as the
+ * `trace_file` option writes it: `C: ` (sent) or `S: ` (received) then the line without CRLF,
+ * credentials replaced by `<redacted>`, literal data by `[literal: N bytes]`. When lines were
+ * dropped because the queue was full, a line `-- N line(s) dropped: the trace queue was full`
+ * comes first.
+ *
+ * The line is copied into `buf` (`capacity` bytes) as UTF-8 (bytes the server sent that are not
+ * UTF-8 are copied as they are), NUL-terminated, and removed from the queue. A line longer than
+ * `capacity - 1` bytes is cut there (16400 bytes always suffice). For a UTF-16 host, convert it
+ * with `email_copy_utf16`.
+ *
+ * Never waits for the session: a host polls it from its own thread (a WINDEV timer, say)
+ * while another thread reads. Does not change the session's last error.
+ *
+ * Returns `EMAIL_OK` (a line in `buf`), `EMAIL_OUT` (the queue is empty; `buf` is `""`),
+ * `EMAIL_ERR_ARGUMENT` (`buf` NULL, `capacity` 0, or a session started without
+ * `trace_queue`), or `EMAIL_ERR_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be NULL or point to `capacity` writable bytes.
+ */
+intptr_t email_session_trace_next(const EmailSession *s, char *buf, size_t capacity);
 
 /**
  * Number of strings in the list; 0 for NULL or an invalid list (then `email_last_error()` is

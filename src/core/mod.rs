@@ -13,6 +13,7 @@ pub mod reader;
 pub mod search;
 pub mod session;
 pub mod trace;
+pub mod trace_queue;
 
 pub use error::{Error, Result};
 pub use message::{Address, Attachment, Message};

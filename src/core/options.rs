@@ -1,9 +1,11 @@
 //! Session settings: the security mode and the `key=value;key=value` options string.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::{Error, Result};
+use super::trace_queue::{SharedTraceQueue, TraceQueue, TRACE_QUEUE_MAX_LINES};
 
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,8 @@ pub struct SessionOptions {
     pub max_message_bytes: u64,
     /// File receiving the protocol trace (appended to), credentials redacted.
     pub trace_file: Option<PathBuf>,
+    /// Queue receiving the protocol trace for the host to take line by line.
+    pub trace_queue: Option<SharedTraceQueue>,
     /// Ask for the next batch of a read before the current one has arrived (RFC 3501 5.5
     /// pipelining). On by default; off for a server that answers pipelined commands badly.
     pub pipelining: bool,
@@ -79,6 +83,7 @@ impl SessionOptions {
             folder: "INBOX".to_string(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             trace_file: None,
+            trace_queue: None,
             pipelining: true,
             reconnect: false,
         }
@@ -122,6 +127,11 @@ impl SessionOptions {
                 }
                 self.trace_file = Some(PathBuf::from(value));
             }
+            "trace_queue" => {
+                let lines = parse_number(key, value, 1, TRACE_QUEUE_MAX_LINES)?;
+                let lines = usize::try_from(lines).unwrap_or(usize::MAX);
+                self.trace_queue = Some(SharedTraceQueue(Arc::new(TraceQueue::new(lines))));
+            }
             "pipelining" => self.pipelining = parse_switch(key, value)?,
             "reconnect" => self.reconnect = parse_switch(key, value)?,
             // Test builds only: a forced panic inside the export, to prove the panic boundary.
@@ -133,7 +143,7 @@ impl SessionOptions {
             }
             _ => {
                 return Err(Error::Argument(format!(
-                    "unknown option {key:?} (known: timeout_ms, ca_file, folder, max_message_bytes, trace_file, pipelining, reconnect)"
+                    "unknown option {key:?} (known: timeout_ms, ca_file, folder, max_message_bytes, trace_file, trace_queue, pipelining, reconnect)"
                 )))
             }
         }

@@ -1,6 +1,7 @@
 //! The protocol trace: every line sent and received, taken at the transport (so it sees
-//! everything, the pre-TLS STARTTLS exchange included), to a file (`trace_file` option) and/or a
-//! callback, with credentials replaced by [`REDACTED`].
+//! everything, the pre-TLS STARTTLS exchange included), to a file (`trace_file` option), a queue
+//! the host reads (`trace_queue` option, [`super::trace_queue`]) and/or a callback, with
+//! credentials replaced by [`REDACTED`].
 //!
 //! What is redacted, on the sending side, which recognises commands as they are written:
 //! - a `LOGIN` command: everything after the verb, literal-form arguments included;
@@ -22,6 +23,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::error::{Error, Result};
 use super::guard::Sink;
+use super::options::SessionOptions;
+use super::trace_queue::TraceQueue;
 
 /// Stands for a credential in the trace.
 pub const REDACTED: &str = "<redacted>";
@@ -44,6 +47,7 @@ pub type TraceCallback = Box<dyn FnMut(Direction, &[u8]) + Send>;
 struct Sinks {
     file: Option<File>,
     callback: Option<TraceCallback>,
+    queue: Option<Arc<TraceQueue>>,
 }
 
 #[derive(Default)]
@@ -85,6 +89,16 @@ impl Tracer {
         Ok(tracer)
     }
 
+    /// The tracer of a session: its `trace_file` and `trace_queue` options.
+    pub fn for_options(opts: &SessionOptions) -> Result<Tracer> {
+        let tracer = Tracer::new(opts.trace_file.as_deref())?;
+        if let Some(queue) = &opts.trace_queue {
+            tracer.sinks().queue = Some(Arc::clone(&queue.0));
+            tracer.update();
+        }
+        Ok(tracer)
+    }
+
     fn sinks(&self) -> std::sync::MutexGuard<'_, Sinks> {
         self.shared.sinks.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -92,7 +106,7 @@ impl Tracer {
     fn update(&self) {
         let active = {
             let s = self.sinks();
-            s.file.is_some() || s.callback.is_some()
+            s.file.is_some() || s.callback.is_some() || s.queue.is_some()
         };
         self.shared.active.store(active, Ordering::Release);
     }
@@ -123,6 +137,9 @@ impl Tracer {
             record.push(b'\n');
             // A trace is best effort: a full disk must not break the session.
             let _ = file.write_all(&record);
+        }
+        if let Some(queue) = sinks.queue.as_ref() {
+            queue.push(direction, line);
         }
         if let Some(cb) = sinks.callback.as_mut() {
             cb(direction, line);

@@ -142,6 +142,11 @@ int main(int argc, char **argv)
          (no_session, NULL, NULL));
     CALL(email_set_trace_callback, EMAIL_ERR_HANDLE, (EmailSession *, EmailTraceCallback, void *),
          (no_session, NULL, NULL));
+    {
+        char line[16];
+        CALL(email_session_trace_next, EMAIL_ERR_HANDLE, (const EmailSession *, char *, size_t),
+             (no_session, line, sizeof line));
+    }
     CALL(email_count, EMAIL_ERR_HANDLE, (EmailSession *, uint32_t), (no_session, 0));
     CALL(email_idle, EMAIL_ERR_HANDLE, (EmailSession *, uint32_t, uint32_t *), (no_session, 0, &u32));
 

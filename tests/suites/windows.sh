@@ -3,15 +3,20 @@
 # checks their exports against abi/symbols.txt, builds examples-c with mingw-w64, and runs the
 # x64 read_inbox.exe under Wine 8 against the throwaway Dovecot: plain IMAP, STARTTLS and
 # implicit TLS, a certificate trusted through ca_file and through the Windows certificate store,
-# and an untrusted certificate that must be rejected with a readable message. The x86 example
-# runs too when wine32 can be installed. Installs what is missing (mingw-w64, wine64, Rust
-# targets). Test aids: tests/windows/ (ProcessPrng shim, CA import tool, TLS front).
+# and an untrusted certificate that must be rejected with a readable message. Result width:
+# tests/c/width_test.c calls every intptr_t export through GetProcAddress in the x64 DLL
+# (wine64), the x86 DLL and the x86 stdcall forwarder imapmail_stdcall.dll (wine32), reading
+# each result as intptr_t and as int32_t. The x86 example runs too. Installs what is missing
+# (mingw-w64, wine64, wine32:i386 - a failed install fails the suite - and Rust targets).
+# Test aids: tests/windows/ (ProcessPrng shim, CA import tool, TLS front).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export PATH="$HOME/.cargo/bin:/usr/lib/wine:$PATH"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 log() { echo "windows.sh: $*"; }
+tmp_apt=$(mktemp /tmp/imwin-apt.XXXXXX)
+trap 'rm -f "$tmp_apt"' EXIT
 die() { echo "windows.sh: FAIL: $*" >&2; exit 1; }
 
 # ---- tools -----------------------------------------------------------------------------------
@@ -30,21 +35,23 @@ for t in x86_64-pc-windows-gnu i686-pc-windows-gnu; do
     grep -qx "$t" <<<"$installed_targets" || rustup target add "$t" >/dev/null
 done
 
-# wine32 (for the x86 example) needs the i386 architecture; when its packages cannot be had
-# (e.g. a mirror in sync), leave the machine as it was and skip the x86 run.
+# wine32 runs the x86 DLL, the stdcall forwarder (what 32-bit WINDEV loads) and the x86
+# example. It needs the i386 architecture. A mirror in the middle of a sync can fail for a
+# while: retry, then fail the suite (never skip the x86 runs silently).
 have_wine32() { [ -x /usr/lib/wine/wine ] && dpkg -s wine32:i386 >/dev/null 2>&1; }
-if ! have_wine32 && [ "${IMAPMAIL_TRY_WINE32:-1}" = 1 ]; then
-    log "trying to install wine32 (i386)"
+if ! have_wine32; then
+    log "installing wine32 (i386)"
     export DEBIAN_FRONTEND=noninteractive
-    added=0
-    grep -qx i386 <<<"$(dpkg --print-foreign-architectures)" || { dpkg --add-architecture i386; added=1; }
-    if ! { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends wine32:i386 >/dev/null 2>&1; }; then
-        log "wine32 cannot be installed here (apt failed); the x86 DLL is built and checked but not run"
-        if [ "$added" = 1 ] && [ -z "$(dpkg -l | awk '$1 ~ /^.i/ && $2 ~ /:i386$/')" ]; then
-            dpkg --remove-architecture i386 || true
-            apt-get update -qq >/dev/null 2>&1 || true
+    grep -qx i386 <<<"$(dpkg --print-foreign-architectures)" || dpkg --add-architecture i386
+    for attempt in 1 2 3 4; do
+        if apt-get update -qq >"$tmp_apt" 2>&1 && apt-get install -y -qq --no-install-recommends wine32:i386 >>"$tmp_apt" 2>&1; then
+            break
         fi
-    fi
+        [ "$attempt" = 4 ] && { tail -30 "$tmp_apt" >&2; die "wine32:i386 could not be installed (apt output above)"; }
+        log "apt failed (attempt $attempt), retrying in $((attempt * 20)) s"
+        sleep $((attempt * 20))
+    done
+    have_wine32 || die "wine32:i386 installed but /usr/lib/wine/wine is missing"
 fi
 
 # ---- build -------------------------------------------------------------------------------------
@@ -72,7 +79,7 @@ tmp=$(mktemp -d /tmp/imwin.XXXXXX)
 cleanup() {
     [ -n "${proxy_pids:-}" ] && kill $proxy_pids 2>/dev/null || true
     [ -d "$tmp/prefix" ] && WINEPREFIX=$tmp/prefix wineserver -k 2>/dev/null || true
-    rm -rf "$tmp"
+    rm -rf "$tmp" "$tmp_apt"
     fixture_stop 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -88,6 +95,9 @@ x86_64-w64-mingw32-gcc -O2 -Wall -Wextra -Werror -shared -o "$tmp/x64/bcryptprim
 i686-w64-mingw32-gcc -O2 -Wall -Wextra -Werror -shared -Wl,--enable-stdcall-fixup -static-libgcc \
     -o "$tmp/x86/bcryptprimitives.dll" tests/windows/shim/bcryptprimitives.c tests/windows/shim/bcryptprimitives.def -lbcrypt
 x86_64-w64-mingw32-gcc -O2 -Wall -Wextra -Werror -o "$tmp/x64/import_ca.exe" tests/windows/import_ca.c -lcrypt32
+x86_64-w64-mingw32-gcc "${CFLAGS[@]}" -Wconversion -o "$tmp/x64/width_test.exe" tests/c/width_test.c
+i686-w64-mingw32-gcc "${CFLAGS[@]}" -Wconversion -o "$tmp/x86/width_test.exe" tests/c/width_test.c
+i686-w64-mingw32-gcc "${CFLAGS[@]}" -Wconversion -DWIDTH_STDCALL -o "$tmp/x86/width_test_stdcall.exe" tests/c/width_test.c
 cp "$W64/imapmail.dll" "$tmp/x64/"
 cp "$W32/imapmail.dll" "$W32/imapmail_stdcall.dll" "$tmp/x86/"
 log "built examples-c for Windows: $(cd "$tmp/x64" && ls ./*.exe | tr '\n' ' ')"
@@ -95,6 +105,21 @@ log "built examples-c for Windows: $(cd "$tmp/x64" && ls ./*.exe | tr '\n' ' ')"
 # ---- Wine --------------------------------------------------------------------------------------
 export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 timeout 120 wine64 wineboot -i >/dev/null 2>&1 || die "wineboot failed"
+
+# Result width through each DLL a host loads (no server needed).
+# shellcheck source=tests/c/width_coverage.sh
+. tests/c/width_coverage.sh
+passed=0
+width_run() { # NAME WINE DIR EXE DLL
+    (cd "$3" && timeout 180 "$2" "$4" "$5") >"$tmp/width.out" 2>&1 || { cat "$tmp/width.out" >&2; die "$1: width_test failed"; }
+    width_coverage "$tmp/width.out" || die "$1: width_test does not cover exactly the header's intptr_t functions"
+    grep -q "width_test: .* checks passed" "$tmp/width.out" || { cat "$tmp/width.out" >&2; die "$1: no summary"; }
+    passed=$((passed + 1))
+    log "ok: $1: $(grep -c '^covered: ' "$tmp/width.out") intptr_t exports, $(sed -n 's/^width_test: \([0-9]*\) checks passed.*/\1/p' "$tmp/width.out" | tr -d '\r') checks"
+}
+width_run "x64 imapmail.dll result width" wine64 "$tmp/x64" width_test.exe imapmail.dll
+width_run "x86 imapmail.dll (cdecl) result width" wine "$tmp/x86" width_test.exe imapmail.dll
+width_run "x86 imapmail_stdcall.dll (stdcall) result width" wine "$tmp/x86" width_test_stdcall.exe imapmail_stdcall.dll
 
 # shellcheck source=tests/packaging/fixture.sh
 . tests/packaging/fixture.sh
@@ -130,7 +155,6 @@ STARTTLS_PORT=$(cat "$tmp/port.starttls")
 winpath() { echo "Z:${1//\//\\}"; }
 SS_WIN=$(winpath "$tmp/ss.pem")
 
-passed=0
 run() { # NAME EXPECTED-EXIT PATTERN... -- ARGS...   (runs read_inbox.exe, output in $tmp/out)
     local name=$1 want=$2 rc=0
     shift 2
@@ -196,13 +220,9 @@ else
 fi
 
 # ---- x86 -----------------------------------------------------------------------------------------
-if have_wine32; then
-    (cd "$tmp/x86" && timeout 180 wine read_inbox.exe 127.0.0.1 "$IMAP_PORT" "$FIX_USER" none INBOX 0) >"$tmp/out" 2>&1 \
-        || { cat "$tmp/out" >&2; die "x86 read_inbox.exe failed"; }
-    grep -qF "3 message(s)" "$tmp/out" || { cat "$tmp/out" >&2; die "x86: wrong output"; }
-    passed=$((passed + 1))
-    log "ok: x86 plain IMAP"
-else
-    log "skipped: x86 run (wine32 not installed); the x86 DLLs were built and their exports checked"
-fi
+(cd "$tmp/x86" && timeout 180 wine read_inbox.exe 127.0.0.1 "$IMAP_PORT" "$FIX_USER" none INBOX 0) >"$tmp/out" 2>&1 \
+    || { cat "$tmp/out" >&2; die "x86 read_inbox.exe failed"; }
+grep -qF "3 message(s)" "$tmp/out" || { cat "$tmp/out" >&2; die "x86: wrong output"; }
+passed=$((passed + 1))
+log "ok: x86 plain IMAP"
 log "$passed Wine runs passed"

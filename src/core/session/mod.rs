@@ -196,7 +196,7 @@ impl Session {
         if opts.host.is_empty() {
             return Err(Error::Argument("server name is empty".into()));
         }
-        let tracer = Tracer::new(opts.trace_file.as_deref())?;
+        let tracer = Tracer::for_options(&opts)?;
         Session::open_traced(opts, creds, tracer)
     }
 

@@ -18,7 +18,7 @@ pub fn open_over_stream<S: Read + Write + Send + 'static>(
     creds: &Credentials,
 ) -> Result<Session> {
     opts.security = Security::None;
-    let tracer = Tracer::new(opts.trace_file.as_deref())?;
+    let tracer = Tracer::for_options(&opts)?;
     let transport = Transport::test(Box::new(stream), &opts, tracer.clone());
     crate::core::guard::on_parser_stack(move || Session::start(transport, tracer, opts, creds))
 }

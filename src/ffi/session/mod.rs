@@ -5,6 +5,7 @@ use std::ffi::{c_char, CString};
 use std::sync::{Arc, Mutex};
 
 use crate::core::progress::{metered, ProgressMeter};
+use crate::core::trace_queue::TraceQueue;
 use crate::core::{self, Credentials, ReadOptions, Security, SessionOptions};
 use crate::ffi::error::{EMAIL_ERR_HANDLE, EMAIL_OK, EMAIL_OUT};
 use crate::ffi::list::{self, EmailList};
@@ -19,7 +20,7 @@ pub mod progress;
 pub mod testing;
 pub mod trace;
 
-pub use progress::EmailProgressCallback;
+pub use progress::{email_session_progress, email_set_progress_callback, EmailProgressCallback};
 
 /// Implicit TLS from the first byte (default; port 993).
 pub const EMAIL_SECURITY_TLS: u32 = 0;
@@ -54,6 +55,8 @@ pub struct EmailSession {
     last_error: Mutex<(isize, CString)>,
     /// The (done, total) of the current or last read, readable without `state`'s lock.
     progress: Arc<ProgressMeter>,
+    /// The `trace_queue` option's queue, readable without `state`'s lock.
+    trace_queue: Option<Arc<TraceQueue>>,
 }
 
 pub(crate) static SESSIONS: Registry<EmailSession> = Registry::new();
@@ -124,6 +127,7 @@ unsafe fn start(
     let options = unsafe { arg_opt_str(options, "options") }?;
     let opts = session_options(server, port, flags, options)?;
     let creds = Credentials::new(user, password);
+    let queue = opts.trace_queue.as_ref().map(|q| Arc::clone(&q.0));
     let mut session = core::Session::open(opts, &creds)?;
     let meter = Arc::new(ProgressMeter::new());
     session.set_progress(Some(metered(Arc::clone(&meter), None)));
@@ -131,6 +135,7 @@ unsafe fn start(
         state: Mutex::new(Some(session)),
         last_error: Mutex::new((EMAIL_OK, CString::default())),
         progress: meter,
+        trace_queue: queue,
     });
     Ok(SESSIONS.insert(handle, Owner::Host))
 }
@@ -178,7 +183,12 @@ pub unsafe extern "C" fn email_start_session(
 /// - `ca_file`: a PEM file whose certificates are trusted in addition to the system roots;
 /// - `folder`: the folder selected after login, UTF-8 (default INBOX);
 /// - `max_message_bytes`: the largest message accepted from the server (default 268435456);
-/// - `trace_file`: a file the protocol trace is appended to, credentials replaced by a marker;
+/// - `trace_file`: a file the protocol trace of the whole session (from the connection, login
+///   included, to the logout) is appended to, credentials replaced by a marker;
+/// - `trace_queue`: N (1 to 100000) keeps the same trace in memory, up to N lines (and 8 MiB),
+///   for the host to take with `email_session_trace_next` from any thread: a trace without
+///   callbacks, so no host code runs on a library thread. When full, new lines are dropped and
+///   counted;
 /// - `pipelining`: `1` (default) asks for the next batch of a read before the current one has
 ///   arrived, so that a read costs no round trip per batch; `0` sends one command at a time,
 ///   for a server that answers pipelined commands badly;
