@@ -570,6 +570,21 @@ nDone = nDoneNow
 nTotal = nTotalNow
 RESULT (nStatus = EMAIL_OK)
 
+// Takes the oldest line of the protocol trace kept by the option "trace_queue=N" (e.g.
+// StartSession(..., "trace_queue=10000")) into sLine: "C: ..." sent, "S: ..." received,
+// passwords and tokens replaced by <redacted>. False when no line is waiting. Like Progress,
+// made to be called from a timer while another thread works, and changes neither ErrorCode
+// nor ErrorMessage.
+PROCEDURE TraceNext(sLine is string) : boolean
+bufLine is Buffer = RepeatString(Charact(0), 16400)      // at least 16400 bytes: any line fits
+nStatus is system int = API(cIMAPMail::Library, "email_session_trace_next", m_hSession, &bufLine, 16400)
+IF nStatus <> EMAIL_OK THEN
+	sLine = ""
+	RESULT False
+END
+sLine = cIMAPMail::ImapText(&bufLine)
+RESULT True
+
 // ===== Declaration of cIMAPSearch ===================================================
 // Search criteria; every criterion added must hold. Used by cIMAPMail.Search and
 // cIMAPMail.ReadFirstSearch. Dates are Unix seconds (the whole UTC day containing them).

@@ -687,6 +687,19 @@ static int Progress(cIMAPMail *m, int64_t *nDone, int64_t *nTotal)
     return nStatus == EMAIL_OK;
 }
 
+/* cIMAPMail.TraceNext: the line (malloc'ed) in *sLine, 1 when there was one */
+static int TraceNext(cIMAPMail *m, char **sLine)
+{
+    static char bufLine[16400];
+    intptr_t nStatus = API3("email_session_trace_next", m->m_hSession, bufLine, 16400);
+    if (nStatus != EMAIL_OK) {
+        *sLine = calloc(1, 1);
+        return 0;
+    }
+    *sLine = ImapText((intptr_t)bufLine);
+    return 1;
+}
+
 /* ---- cIMAPSearch ----------------------------------------------------------------------- */
 static void SearchNew(cIMAPSearch *q) { q->m_hSearch = API0("email_search_new"); }
 static void SearchFree(cIMAPSearch *q)
@@ -873,6 +886,36 @@ int main(int argc, char **argv)
         return 1;
     }
     check(1, "StartSession TLS", NULL);
+
+    /* Guide "Trace": option trace_queue, lines taken with TraceNext */
+    {
+        cIMAPMail oTrace;
+        char opts[1024], esc[900], *sLine;
+        int nLines = 0, nSent = 0, nReceived = 0, nRedacted = 0, nSecret = 0;
+        memset(&oTrace, 0, sizeof oTrace);
+        EscapeOption(esc, sizeof esc, gCA);
+        snprintf(opts, sizeof opts, "ca_file=%s;trace_queue=1000", esc);
+        check(StartSession(&oTrace, gHost, gUser, gPassword, EMAIL_SECURITY_TLS, gImaps, "INBOX", opts),
+              "StartSession with trace_queue=1000", oTrace.ErrorMessage);
+        while (TraceNext(&oTrace, &sLine)) {
+            nLines++;
+            nSent += strncmp(sLine, "C: ", 3) == 0;
+            nReceived += strncmp(sLine, "S: ", 3) == 0;
+            nRedacted += strstr(sLine, "<redacted>") != NULL;
+            nSecret += strstr(sLine, gPassword) != NULL;
+            free(sLine);
+        }
+        free(sLine);
+        check(nSent > 0 && nReceived > 0 && nRedacted > 0, "TraceNext: the login, sent and received, credentials <redacted>", NULL);
+        check(nSecret == 0, "the password is in no trace line", NULL);
+        check(!TraceNext(&oTrace, &sLine) && oTrace.ErrorCode == EMAIL_OK, "TraceNext: False once the queue is empty, ErrorCode untouched", NULL);
+        free(sLine);
+        CloseSession(&oTrace);
+        FreeStr(&oTrace.ErrorMessage);
+        check(!TraceNext(&oMail, &sLine), "TraceNext on a session without trace_queue: False", NULL);
+        free(sLine);
+        (void)nLines;
+    }
 
     /* Counts */
     check(NbMessage(&oMail, 0) == 3, "NbMessage() = 3", oMail.ErrorMessage);
