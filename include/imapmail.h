@@ -400,6 +400,11 @@ const char *email_version(void);
 /**
  * The message behind a status code ("EMAIL_ERR_TLS", ...), for logs. Static; never NULL
  * (an unknown code gives "EMAIL_ERR_UNKNOWN").
+ *
+ * Only the lower 32 bits of `status` are read (every status fits in them), so the name is
+ * right whether the host passes the intptr_t a function returned, a 4-byte integer whose
+ * upper half the calling convention leaves unspecified, or a status whose upper half was
+ * zero-filled.
  */
 const char *email_status_name(intptr_t status);
 
@@ -1288,9 +1293,9 @@ intptr_t email_set_trace_callback(EmailSession *s, EmailTraceCallback callback, 
  * Takes the oldest line of the session's queued trace (option `trace_queue` of
  * `email_start_session_ex`): the protocol of the whole session, login included, as the
  * `trace_file` option writes it: `C: ` (sent) or `S: ` (received) then the line without CRLF,
- * credentials replaced by `<redacted>`, literal data by `[literal: N bytes]`. When lines were
+ * credentials replaced by `<redacted>`, literal data by `[literal: N bytes]`. Where lines were
  * dropped because the queue was full, a line `-- N line(s) dropped: the trace queue was full`
- * comes first.
+ * stands in their place.
  *
  * The line is copied into `buf` (`capacity` bytes) as UTF-8 (bytes the server sent that are not
  * UTF-8 are copied as they are), NUL-terminated, and removed from the queue. A line longer than

@@ -101,9 +101,15 @@ pub extern "C" fn email_version() -> *const c_char {
 
 /// The message behind a status code ("EMAIL_ERR_TLS", ...), for logs. Static; never NULL
 /// (an unknown code gives "EMAIL_ERR_UNKNOWN").
+///
+/// Only the lower 32 bits of `status` are read (every status fits in them), so the name is
+/// right whether the host passes the intptr_t a function returned, a 4-byte integer whose
+/// upper half the calling convention leaves unspecified, or a status whose upper half was
+/// zero-filled.
 #[no_mangle]
 pub extern "C" fn email_status_name(status: IntPtr) -> *const c_char {
-    let name: &'static std::ffi::CStr = match status {
+    // Truncation on purpose: see above.
+    let name: &'static std::ffi::CStr = match status as i32 as isize {
         EMAIL_OK => c"EMAIL_OK",
         EMAIL_OUT => c"EMAIL_OUT",
         EMAIL_ERR_ARGUMENT => c"EMAIL_ERR_ARGUMENT",

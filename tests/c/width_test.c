@@ -219,8 +219,8 @@ int main(int argc, char **argv)
     CALL(email_read_first_search, EMAIL_ERR_HANDLE, (EmailSession *, const EmailSearch *, uint32_t, EmailMessage **),
          (no_session, q, 0, &m));
 
-    /* email_status_name takes an intptr_t: all of it counts, so a status whose upper half was
-     * zero-filled (4294967294 on 64-bit) is not taken for -2. */
+    /* email_status_name takes an intptr_t but reads only its lower 32 bits: a status passed as
+     * a 4-byte integer (upper half unspecified) or zero-filled (4294967294 on 64-bit) is -2. */
     {
         PTR_FN(status_name, const char *, email_status_name, (intptr_t));
         PTR_FN(search_free, void, email_search_free, (EmailSearch *));
@@ -228,8 +228,12 @@ int main(int argc, char **argv)
         if (strcmp(name, "EMAIL_ERR_HANDLE") != 0) fail("email_status_name(EMAIL_ERR_HANDLE)");
         if (sizeof(intptr_t) == 8) {
             name = status_name((intptr_t)(((int64_t)1 << 32) - 2));
-            if (strcmp(name, "EMAIL_ERR_UNKNOWN") != 0) fail("email_status_name(4294967294) is not EMAIL_ERR_UNKNOWN");
+            if (strcmp(name, "EMAIL_ERR_HANDLE") != 0) fail("email_status_name(4294967294) is not EMAIL_ERR_HANDLE");
+            name = status_name((intptr_t)(((int64_t)0x5a5a5a5a << 32) | 0xfffffffbu));
+            if (strcmp(name, "EMAIL_ERR_AUTH") != 0) fail("email_status_name(-5 with a non-zero upper half) is not EMAIL_ERR_AUTH");
         }
+        name = status_name(-1000);
+        if (strcmp(name, "EMAIL_ERR_UNKNOWN") != 0) fail("email_status_name(-1000) is not EMAIL_ERR_UNKNOWN");
         search_free(q);
     }
     if (m != NULL || list != NULL || strings != NULL || uids != NULL) fail("a failed call left an out pointer set");

@@ -62,9 +62,9 @@ pub extern "C" fn email_set_trace_callback(
 /// Takes the oldest line of the session's queued trace (option `trace_queue` of
 /// `email_start_session_ex`): the protocol of the whole session, login included, as the
 /// `trace_file` option writes it: `C: ` (sent) or `S: ` (received) then the line without CRLF,
-/// credentials replaced by `<redacted>`, literal data by `[literal: N bytes]`. When lines were
+/// credentials replaced by `<redacted>`, literal data by `[literal: N bytes]`. Where lines were
 /// dropped because the queue was full, a line `-- N line(s) dropped: the trace queue was full`
-/// comes first.
+/// stands in their place.
 ///
 /// The line is copied into `buf` (`capacity` bytes) as UTF-8 (bytes the server sent that are not
 /// UTF-8 are copied as they are), NUL-terminated, and removed from the queue. A line longer than
