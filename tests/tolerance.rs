@@ -199,13 +199,9 @@ fn answer(tag: &str, upper: &str, s: &Script, logged_in: bool) -> Vec<u8> {
             out.extend(done("FETCH completed"));
             out
         }
+        // Every search finds nothing (imapmail checks that a UID exists with UID FETCH).
         "UID" if upper.starts_with("UID SEARCH") => {
-            // `UID SEARCH UID n` finds n when it exists; other searches find nothing.
-            let found = match upper.strip_prefix("UID SEARCH UID ") {
-                Some(n) if s.mails.iter().any(|m| m.uid.to_string() == n) => format!(" {n}"),
-                _ => String::new(),
-            };
-            format!("* SEARCH{found}\r\n{tag} OK SEARCH completed\r\n").into_bytes()
+            format!("* SEARCH\r\n{tag} OK SEARCH completed\r\n").into_bytes()
         }
         "LOGOUT" => format!("* BYE bye\r\n{tag} OK LOGOUT completed\r\n").into_bytes(),
         _ => done("completed"),
@@ -213,7 +209,7 @@ fn answer(tag: &str, upper: &str, s: &Script, logged_in: bool) -> Vec<u8> {
 }
 
 /// Starts a session; Err((status, message)) when it fails.
-fn try_start(port: u16, options: &str) -> Result<*mut EmailSession, (i32, String)> {
+fn try_start(port: u16, options: &str) -> Result<*mut EmailSession, (isize, String)> {
     let (h, u, p) = (
         CString::new("127.0.0.1").unwrap(),
         CString::new(USER).unwrap(),
@@ -549,7 +545,7 @@ fn a_misspelt_response_during_idle_is_skipped() {
 
 /// Runs a session whose first body fetch is answered with `bad` (then the server waits);
 /// returns the status of the read and of the next call.
-fn after_a_bad_answer(bad: &'static [u8], close: bool) -> (i32, i32, String) {
+fn after_a_bad_answer(bad: &'static [u8], close: bool) -> (isize, isize, String) {
     let server = Server::start(false, move |c: &mut Conn| {
         let s = Script::default();
         if !c.send(&s.greeting) {
@@ -577,7 +573,7 @@ fn after_a_bad_answer(bad: &'static [u8], close: bool) -> (i32, i32, String) {
     let (rc, _) = read_subjects(s, EMAIL_READ_ALL);
     let message = error_of(s);
     let next = email_count(s, EMAIL_READ_ALL);
-    let next = if next < 0 { next as i32 } else { EMAIL_OK };
+    let next = if next < 0 { next } else { EMAIL_OK };
     email_close_session(s);
     (rc, next, message)
 }
