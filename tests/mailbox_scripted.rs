@@ -449,10 +449,10 @@ fn store_on_a_missing_uid_is_not_found() {
         } else if cmd.starts_with("UID STORE") || cmd.starts_with("UID COPY") {
             // Like Dovecot: OK without FETCH for a missing UID (or for nothing changed).
             Some(format!("{tag} OK No messages found\r\n"))
-        } else if cmd == "UID SEARCH UID 6" {
-            Some(format!("* SEARCH 6\r\n{tag} OK done\r\n"))
-        } else if cmd.starts_with("UID SEARCH UID") {
-            Some(format!("* SEARCH\r\n{tag} OK done\r\n"))
+        } else if cmd == "UID FETCH 6 (UID)" {
+            Some(format!("* 3 FETCH (UID 6)\r\n{tag} OK done\r\n"))
+        } else if cmd.starts_with("UID FETCH") {
+            Some(format!("{tag} OK done\r\n"))
         } else {
             None
         }
@@ -473,14 +473,68 @@ fn store_on_a_missing_uid_is_not_found() {
         [
             "UID STORE 5 +FLAGS (\\Seen)",
             "UID STORE 6 +FLAGS (\\Seen)",
-            "UID SEARCH UID 6",
+            "UID FETCH 6 (UID)",
             "UID STORE 99 +FLAGS (\\Seen)",
-            "UID SEARCH UID 99",
+            "UID FETCH 99 (UID)",
             "UID COPY 99 \"X\"",
-            "UID SEARCH UID 99",
+            "UID FETCH 99 (UID)",
         ]
     );
     assert_eq!(email_close_session(s), EMAIL_OK);
+}
+
+/// A server without UIDPLUS that, like GNU Mailutils imap4d, takes a UID beyond the last as
+/// the last message's (UID 7 here): it answers `UID FETCH 99 (UID)` with UID 7's FETCH.
+fn last_for_unknown(tag: &str, cmd: &str) -> Option<String> {
+    if cmd.starts_with("UID FETCH ") {
+        let uid = cmd.split(' ').nth(2).unwrap_or("");
+        let (seq, uid) = if uid == "5" { (2, 5) } else { (3, 7) };
+        Some(format!("* {seq} FETCH (UID {uid})\r\n{tag} OK done\r\n"))
+    } else {
+        None
+    }
+}
+
+#[test]
+fn without_uidplus_a_missing_uid_is_never_sent_to_store_copy_or_move() {
+    for caps in ["IMAP4rev1", "IMAP4rev1 MOVE"] {
+        let server = Server::start(caps, last_for_unknown);
+        let s = server.session();
+        let mark = server.commands().len();
+        let dest = cstr("Dest");
+        assert_eq!(email_mark_read(s, 99, 1), EMAIL_ERR_NOT_FOUND, "{caps}");
+        assert!(last_message().contains("UID 99"), "{}", last_message());
+        assert_eq!(email_delete_message(s, 99), EMAIL_ERR_NOT_FOUND, "{caps}");
+        let mut new_uid = 4;
+        assert_eq!(
+            unsafe { email_copy_message(s, 99, dest.as_ptr(), &mut new_uid) },
+            EMAIL_ERR_NOT_FOUND,
+            "{caps}"
+        );
+        assert_eq!(
+            unsafe { email_move_message(s, 99, dest.as_ptr(), &mut new_uid) },
+            EMAIL_ERR_NOT_FOUND,
+            "{caps}"
+        );
+        // Each call asked for UID 99 once, got another message's FETCH and went no further.
+        assert_eq!(server.since(mark), ["UID FETCH 99 (UID)"; 4], "{caps}");
+        // An existing UID: checked once, before the command, and not again after it.
+        let mark = server.commands().len();
+        ok(email_mark_read(s, 5, 1));
+        ok(unsafe { email_copy_message(s, 5, dest.as_ptr(), &mut new_uid) });
+        assert_eq!(new_uid, 0, "no COPYUID without UIDPLUS");
+        assert_eq!(
+            server.since(mark),
+            [
+                "UID FETCH 5 (UID)",
+                "UID STORE 5 +FLAGS (\\Seen)",
+                "UID FETCH 5 (UID)",
+                "UID COPY 5 \"Dest\"",
+            ],
+            "{caps}"
+        );
+        assert_eq!(email_close_session(s), EMAIL_OK);
+    }
 }
 
 #[test]
@@ -516,8 +570,10 @@ fn move_without_move_expunges_only_the_moved_uid() {
 #[test]
 fn without_move_and_uidplus_the_original_waits_for_expunge_and_others_are_spared() {
     let server = Server::start("IMAP4rev1", |tag, cmd| {
-        if cmd == "UID SEARCH UID 7" {
-            Some(format!("* SEARCH 7\r\n{tag} OK done\r\n"))
+        if cmd == "UID FETCH 7 (UID)" {
+            Some(format!("* 2 FETCH (UID 7)\r\n{tag} OK done\r\n"))
+        } else if cmd == "UID FETCH 8 (UID)" {
+            Some(format!("* 3 FETCH (UID 8)\r\n{tag} OK done\r\n"))
         } else if cmd == "UID SEARCH DELETED" {
             // 5 was marked \Deleted by someone else.
             Some(format!("* SEARCH 5 7 8\r\n{tag} OK done\r\n"))
@@ -541,9 +597,11 @@ fn without_move_and_uidplus_the_original_waits_for_expunge_and_others_are_spared
     assert_eq!(
         server.since(mark),
         [
+            // Without UIDPLUS the UID is checked before the COPY and the STORE, not after.
+            "UID FETCH 7 (UID)",
             "UID COPY 7 \"Dest\"",
-            "UID SEARCH UID 7",
             "UID STORE 7 +FLAGS.SILENT (\\Deleted)",
+            "UID FETCH 8 (UID)",
             "UID STORE 8 +FLAGS (\\Deleted)",
             "UID SEARCH DELETED",
             "UID STORE 5 -FLAGS.SILENT (\\Deleted)",

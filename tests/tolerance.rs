@@ -199,13 +199,9 @@ fn answer(tag: &str, upper: &str, s: &Script, logged_in: bool) -> Vec<u8> {
             out.extend(done("FETCH completed"));
             out
         }
+        // Every search finds nothing (imapmail checks that a UID exists with UID FETCH).
         "UID" if upper.starts_with("UID SEARCH") => {
-            // `UID SEARCH UID n` finds n when it exists; other searches find nothing.
-            let found = match upper.strip_prefix("UID SEARCH UID ") {
-                Some(n) if s.mails.iter().any(|m| m.uid.to_string() == n) => format!(" {n}"),
-                _ => String::new(),
-            };
-            format!("* SEARCH{found}\r\n{tag} OK SEARCH completed\r\n").into_bytes()
+            format!("* SEARCH\r\n{tag} OK SEARCH completed\r\n").into_bytes()
         }
         "LOGOUT" => format!("* BYE bye\r\n{tag} OK LOGOUT completed\r\n").into_bytes(),
         _ => done("completed"),

@@ -438,9 +438,13 @@ impl Session {
     }
 
     /// Fails with NotFound unless a message with this UID is in the selected folder.
+    ///
+    /// Asks `UID FETCH n (UID)` and accepts only a FETCH carrying that very UID: some servers
+    /// (GNU Mailutils imap4d) answer `UID SEARCH UID n` with nothing once UIDs and sequence
+    /// numbers differ, and take a UID beyond the last as the last message's.
     fn require_exists(&mut self, uid: u32) -> Result<()> {
-        let reply = self.command(&format!("UID SEARCH UID {uid}"), "UID SEARCH")?;
-        if reply.search_uids().contains(&uid) {
+        let reply = self.command(&format!("UID FETCH {uid} (UID)"), "UID FETCH")?;
+        if reply.fetched_uid(uid) {
             Ok(())
         } else {
             Err(Error::NotFound(format!(
@@ -691,6 +695,11 @@ impl Session {
 
     /// Adds (or removes) flags (`message::flags` bits) and keywords on one message of the
     /// selected folder. A UID that does not exist gives NotFound.
+    ///
+    /// With UIDPLUS the STORE goes first and the UID is checked only when no FETCH for it
+    /// comes back. Without UIDPLUS the UID is checked before the STORE: such a server may take
+    /// a UID beyond the last as the last message's (GNU Mailutils imap4d), so it is never
+    /// given a missing one.
     pub fn store_flags(&mut self, uid: u32, bits: u32, keywords: &[&str], add: bool) -> Result<()> {
         check_uid(uid)?;
         check_flags(bits)?;
@@ -700,13 +709,17 @@ impl Session {
         let mut names: Vec<&str> = flag_names(bits);
         names.extend(keywords.iter().copied());
         let sign = if add { '+' } else { '-' };
+        let checked_first = !self.has_capability("UIDPLUS")?;
+        if checked_first {
+            self.require_exists(uid)?;
+        }
         let reply = self.command(
             &format!("UID STORE {uid} {sign}FLAGS ({})", names.join(" ")),
             &format!("UID STORE {uid}"),
         )?;
         // A STORE answers with FETCH lines for the messages whose flags changed; none means
         // the UID is missing, or nothing changed (then it must still exist).
-        if !reply.fetched_uid(uid) {
+        if !checked_first && !reply.fetched_uid(uid) {
             self.require_exists(uid)?;
         }
         if bits & flags::DELETED != 0 {
@@ -823,11 +836,20 @@ impl Session {
     }
 
     /// Copies a message into a folder; the copy's UID when the server tells (UIDPLUS), else 0.
+    ///
+    /// With UIDPLUS, a COPYUID in the answer shows the copy was made; without one the UID is
+    /// checked afterwards (a missing UID is answered OK too). Without UIDPLUS the UID is
+    /// checked before the COPY: such a server may take a UID beyond the last as the last
+    /// message's (GNU Mailutils imap4d), so it is never given a missing one.
     pub fn copy_message(&mut self, uid: u32, folder: &str) -> Result<u32> {
         check_uid(uid)?;
         check_folder(folder)?;
         self.require_folder(folder, true)
             .map_err(|e| e.context(&format!("UID COPY {uid} to {folder}")))?;
+        let checked_first = !self.has_capability("UIDPLUS")?;
+        if checked_first {
+            self.require_exists(uid)?;
+        }
         let reply = self
             .command(
                 &format!("UID COPY {uid} {}", folder_arg(folder)),
@@ -838,7 +860,9 @@ impl Session {
             return Ok(new_uid);
         }
         // No COPYUID: a missing UID is answered OK too.
-        self.require_exists(uid)?;
+        if !checked_first {
+            self.require_exists(uid)?;
+        }
         Ok(0)
     }
 
@@ -846,13 +870,18 @@ impl Session {
     ///
     /// With MOVE, one UID MOVE. Without, UID COPY, then \Deleted, then UID EXPUNGE of that UID
     /// alone (UIDPLUS); without UIDPLUS the original stays marked \Deleted (no plain EXPUNGE,
-    /// which could remove other messages) and goes with the next `expunge`.
+    /// which could remove other messages) and goes with the next `expunge`. Without UIDPLUS
+    /// the UID is checked before the MOVE or COPY, as in `copy_message`.
     pub fn move_message(&mut self, uid: u32, folder: &str) -> Result<u32> {
         check_uid(uid)?;
         check_folder(folder)?;
         if self.has_capability("MOVE")? {
             self.require_folder(folder, true)
                 .map_err(|e| e.context(&format!("UID MOVE {uid} to {folder}")))?;
+            let checked_first = !self.has_capability("UIDPLUS")?;
+            if checked_first {
+                self.require_exists(uid)?;
+            }
             let reply = self
                 .command(
                     &format!("UID MOVE {uid} {}", folder_arg(folder)),
@@ -861,7 +890,9 @@ impl Session {
                 .map_err(missing)?;
             let new_uid = reply.copy_uid(uid);
             if new_uid.is_none() && !reply.expunged_any() {
-                self.require_exists(uid)?;
+                if !checked_first {
+                    self.require_exists(uid)?;
+                }
                 return Err(Error::Server(format!(
                     "the server answered UID MOVE {uid} with OK but the message is still in {:?}",
                     self.folder
