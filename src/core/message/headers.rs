@@ -1,0 +1,180 @@
+//! Header fields: the header block parsed (cleaned first when mailparse refuses it), the
+//! fields the API exposes decoded, addresses.
+
+use mailparse::{MailHeader, MailHeaderMap};
+
+use super::dates::message_date;
+use super::{Address, HeaderInfo};
+
+pub(super) fn decode_header(raw: &[u8]) -> HeaderInfo {
+    with_parsed_headers(raw, header_info)
+}
+
+/// Runs `f` over the header fields of `raw` (none when even a cleaned copy will not parse).
+pub(super) fn with_parsed_headers<T>(raw: &[u8], f: impl Fn(&[MailHeader<'_>]) -> T) -> T {
+    if let Ok((headers, _)) = mailparse::parse_headers(raw) {
+        return f(&headers);
+    }
+    // A header block mailparse refuses (starting with a continuation line, a lone CR): decode
+    // a cleaned copy rather than lose every field.
+    let clean = sanitize_header_block(raw);
+    match mailparse::parse_headers(&clean) {
+        Ok((headers, _)) => f(&headers),
+        Err(_) => f(&[]),
+    }
+}
+
+fn header_info(headers: &[MailHeader<'_>]) -> HeaderInfo {
+    let mut info = HeaderInfo {
+        subject: one_line(&headers.get_first_value("Subject").unwrap_or_default()),
+        ..HeaderInfo::default()
+    };
+    info.from = addresses(headers, "From")
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    if info.from.address.is_empty() && info.from.name.is_empty() {
+        info.from = addresses(headers, "Sender")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+    }
+    info.to = addresses(headers, "To");
+    info.cc = addresses(headers, "Cc");
+    info.bcc = addresses(headers, "Bcc");
+    info.reply_to = addresses(headers, "Reply-To");
+    info.date = headers
+        .get_first_value("Date")
+        .map(|d| one_line(d.trim()))
+        .unwrap_or_default();
+    info.timestamp = if info.date.is_empty() {
+        0
+    } else {
+        message_date(&info.date)
+    };
+    info.message_id = headers
+        .get_first_value("Message-ID")
+        .map(|v| {
+            one_line(
+                v.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .trim(),
+            )
+        })
+        .unwrap_or_default();
+    info
+}
+
+/// A header value on one line: CR, LF and other control characters (a lone CR inside a field,
+/// a NUL) become spaces; tabs stay.
+fn one_line(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect()
+}
+
+/// Where the body starts: after the first empty line (CRLF or LF), else the end.
+pub(super) fn find_body_start(raw: &[u8]) -> usize {
+    let crlf = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4);
+    let lf = raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => raw.len(),
+    }
+}
+
+/// The header block of `raw` made acceptable to mailparse: lines before the first field that
+/// start with blanks are dropped, a lone CR becomes a space, lines are joined with CRLF and the
+/// block ends with an empty line. The body (if any) is not included.
+pub(super) fn sanitize_header_block(raw: &[u8]) -> Vec<u8> {
+    let end = find_body_start(raw);
+    let block = &raw[..end];
+    let mut out = Vec::with_capacity(block.len() + 16);
+    let mut seen_field = false;
+    for line in block.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let continuation = line[0] == b' ' || line[0] == b'\t';
+        if continuation && !seen_field {
+            continue;
+        }
+        if !continuation && !line.contains(&b':') {
+            // Not a field and not a continuation: drop it rather than break the block.
+            continue;
+        }
+        seen_field = true;
+        out.extend(line.iter().map(|&b| if b == b'\r' { b' ' } else { b }));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn addresses(headers: &[MailHeader<'_>], name: &str) -> Vec<Address> {
+    let Some(header) = headers.get_first_header(name) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    match mailparse::addrparse_header(header) {
+        Ok(list) => {
+            for addr in list.iter() {
+                match addr {
+                    mailparse::MailAddr::Single(s) => out.push(single(s)),
+                    mailparse::MailAddr::Group(g) => out.extend(g.addrs.iter().map(single)),
+                }
+            }
+        }
+        Err(_) => {
+            // Unparseable address header: keep the decoded text rather than losing it.
+            let text = header.get_value().trim().to_string();
+            if !text.is_empty() {
+                let address = text
+                    .rsplit_once('<')
+                    .and_then(|(_, a)| a.split_once('>'))
+                    .map(|(a, _)| a.trim().to_string())
+                    .unwrap_or_else(|| text.clone());
+                out.push(Address {
+                    name: String::new(),
+                    address,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn single(s: &mailparse::SingleInfo) -> Address {
+    Address {
+        name: s
+            .display_name
+            .clone()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        address: s.addr.trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::message::{Message, RecipientKind};
+
+    #[test]
+    fn header_block_that_mailparse_refuses_is_cleaned() {
+        let raw = b" stray\r\nSubject: still here\r\nFrom: a@b.c\r\nnot a field\r\nTo: x@y.z\r\n\r\nbody\r\n".to_vec();
+        let m = Message::from_raw(raw.clone());
+        assert_eq!(m.header().subject, "still here");
+        assert_eq!(m.header().from.address, "a@b.c");
+        assert_eq!(m.recipients(RecipientKind::To)[0].address, "x@y.z");
+        assert_eq!(m.body().text, "body\r\n");
+        assert!(m.body().error.is_none());
+        assert_eq!(m.source(), &raw[..]);
+        let m = Message::from_raw(b"Subject: a\rb\r\n\r\nx".to_vec());
+        assert_eq!(m.header().subject, "a b");
+    }
+}
