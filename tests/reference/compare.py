@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Differential test: imapmail's decoding (read through the C accessors by the example
+mime_reference_dump) against Python's email package (policy=email.policy.default), the
+reference most mail tools are checked against.
+
+    python3 tests/reference/compare.py DUMPER
+
+Reads every message of the corpus (CORPUS below, all inside the repository), asks DUMPER
+for imapmail's fields and computes the reference's here, then prints per field how many
+messages agree. Fails when a field agrees on fewer than FLOOR of the messages, when a
+disagreement is not listed in tests/reference/disagreements.txt, or when a listed one no
+longer happens (the list stays exact).
+
+The reference's fields, and the comparison:
+  subject     str(msg['subject']); whitespace runs are compared as one space.
+  from        addr_spec of the first From address (Sender when there is no From).
+  recipients  addr_specs of To and of Cc, in order.
+  date        msg['date'].datetime as Unix seconds (naive = UTC); 0 when absent or invalid.
+  message_id  the Message-ID without its angle brackets.
+  text        msg.get_body(('plain',)).get_content(), "" when none.
+  html        msg.get_body(('html',)).get_content(), "" when none.
+              Texts are compared with CRLF as LF, trailing blanks of lines and of the text
+              removed.
+  attachments (file name, type, SHA-256 of the decoded bytes) of every part that is not a
+              body: iter_attachments() of the message, and, recursively, of the multipart
+              body candidates it skips (multipart/alternative and /related holding the
+              bodies); a multipart yielded as an attachment counts as its leaf parts. The
+              name is get_filename() or the Content-Type name; a message/rfc822 part without
+              one is named after its subject + ".eml" (imapmail's convention), and its bytes
+              are not compared (Python does not keep them).
+  inline      Content-Disposition "inline" of each of those parts; without a
+              Content-Disposition, a part with a Content-ID (a related image) is inline, as
+              is a text part (RFC 2183 leaves the default to the reader; both are shown).
+"""
+
+import email
+import email.policy
+import glob
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS = [
+    "tests/reference/corpus/cpython/msg_*.txt",
+    "tests/reference/corpus/rfc/*.eml",
+    "tests/data/imap-transcripts/servers/common/message.*.msg",
+    "tests/corpus/*.eml",
+    "tests/broken/*.eml",
+]
+DISAGREEMENTS = "tests/reference/disagreements.txt"
+FIELDS = ["subject", "from", "recipients", "date", "message_id", "text", "html",
+          "attachments", "inline"]
+FLOOR = 0.97
+
+
+def words(s):
+    return " ".join(str(s).split())
+
+
+def norm_text(s):
+    lines = s.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(l.rstrip() for l in lines).strip()
+
+
+def first_addr(msg, name):
+    try:
+        h = msg[name]
+        if h is None or not getattr(h, "addresses", None):
+            return None
+        return h.addresses[0].addr_spec
+    except Exception:
+        return None
+
+
+def addrs(msg, name):
+    try:
+        h = msg[name]
+        if h is None:
+            return []
+        return [a.addr_spec for a in h.addresses]
+    except Exception:
+        return []
+
+
+def timestamp(msg):
+    try:
+        h = msg["date"]
+        dt = h.datetime if h is not None else None
+    except Exception:
+        return 0
+    if dt is None:
+        return 0
+    if dt.tzinfo is None:
+        import datetime
+        dt = dt.replace(tzinfo=datetime.timezone.utc)
+    return int(dt.timestamp())
+
+
+def content(part):
+    if part is None:
+        return ""
+    try:
+        c = part.get_content()
+    except Exception:
+        payload = part.get_payload(decode=True) or b""
+        c = payload.decode("utf-8", "replace")
+    return c if isinstance(c, str) else ""
+
+
+def filename(part):
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name is None:
+        try:
+            ct = part["content-type"]
+            name = ct.params.get("name") if ct is not None else None
+        except Exception:
+            name = None
+    return name or ""
+
+
+def leaves(part):
+    if part.is_multipart() and part.get_content_maintype() == "multipart":
+        out = []
+        for sub in part.iter_parts():
+            out += leaves(sub)
+        return out
+    return [part]
+
+
+def attachment_parts(part):
+    """iter_attachments(), recursively into the body candidates it skips."""
+    if not part.is_multipart() or part.get_content_maintype() != "multipart":
+        return []
+    yielded = list(part.iter_attachments())
+    ids = {id(p) for p in yielded}
+    out = []
+    for sub in part.iter_parts():
+        if id(sub) in ids:
+            out += leaves(sub)
+        elif sub.get_content_maintype() == "multipart":
+            out += attachment_parts(sub)
+    return out
+
+
+def attachment(part):
+    ctype = part.get_content_type()
+    name = filename(part)
+    if ctype == "message/rfc822":
+        if not name:
+            inner = part.get_payload(0) if part.is_multipart() else None
+            subject = words(inner["subject"] or "") if inner is not None else ""
+            name = (subject or "message") + ".eml"
+        digest = "message"
+    else:
+        data = part.get_payload(decode=True) or b""
+        digest = hashlib.sha256(data).hexdigest()
+    disp = part.get_content_disposition()
+    inline = disp == "inline" or (disp is None and (part["content-id"] is not None
+                                                    or part.get_content_maintype() == "text"))
+    return [name, ctype, digest], inline
+
+
+def reference(raw):
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    sender = first_addr(msg, "from") or first_addr(msg, "sender") or ""
+    atts = [attachment(p) for p in attachment_parts(msg)]
+    mid = msg["message-id"]
+    return {
+        "subject": words(msg["subject"] or ""),
+        "from": sender,
+        "recipients": [addrs(msg, "to"), addrs(msg, "cc")],
+        "date": timestamp(msg),
+        "message_id": words(str(mid).strip().lstrip("<").rstrip(">")) if mid is not None else "",
+        "text": norm_text(content(msg.get_body(("plain",)))),
+        "html": norm_text(content(msg.get_body(("html",)))),
+        "attachments": [a for a, _ in atts],
+        "inline": [i for _, i in atts],
+    }
+
+
+def ours(d):
+    atts = []
+    for a in d["attachments"]:
+        digest = "message" if a["type"] == "message/rfc822" else a["sha256"]
+        atts.append([a["name"], a["type"], digest])
+    return {
+        "subject": words(d["subject"]),
+        "from": d["from"],
+        "recipients": [d["to"], d["cc"]],
+        "date": d["timestamp"],
+        "message_id": words(d["message_id"]),
+        "text": norm_text(d["text"]),
+        "html": norm_text(d["html"]),
+        "attachments": atts,
+        "inline": [a["inline"] for a in d["attachments"]],
+    }
+
+
+def load_listed():
+    listed = {}
+    with open(os.path.join(ROOT, DISAGREEMENTS), encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = [p.strip() for p in line.split("|", 2)]
+            if len(parts) != 3 or not parts[2] or parts[1] not in FIELDS:
+                sys.exit(f"{DISAGREEMENTS}:{n}: want 'file | field | reason': {line}")
+            listed[(parts[0], parts[1])] = parts[2]
+    return listed
+
+
+def short(v):
+    s = json.dumps(v, ensure_ascii=False)
+    return s if len(s) <= 160 else s[:157] + "..."
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    os.chdir(ROOT)
+    files = []
+    for pattern in CORPUS:
+        found = sorted(glob.glob(pattern))
+        if not found:
+            sys.exit(f"no file matches {pattern}")
+        files += found
+    out = subprocess.run([sys.argv[1]] + files, check=True, capture_output=True).stdout
+    dumps = [json.loads(l) for l in out.decode("utf-8").splitlines() if l.strip()]
+    if [d["file"] for d in dumps] != files:
+        sys.exit("the dumper did not answer for every file, in order")
+    listed = load_listed()
+    agree = {f: 0 for f in FIELDS}
+    found = {}
+    for path, d in zip(files, dumps):
+        with open(path, "rb") as f:
+            ref = reference(f.read())
+        got = ours(d)
+        for field in FIELDS:
+            if ref[field] == got[field]:
+                agree[field] += 1
+            else:
+                found[(path, field)] = (ref[field], got[field])
+    failed = False
+    n = len(files)
+    print(f"{n} messages; agreement with Python's email package (policy=default):")
+    for field in FIELDS:
+        share = agree[field] / n
+        low = share < FLOOR
+        failed |= low
+        print(f"  {field:12} {agree[field]:4}/{n} {100 * share:6.2f}%" + ("  BELOW FLOOR" if low else ""))
+    new = sorted(set(found) - set(listed))
+    gone = sorted(set(listed) - set(found))
+    for key in new:
+        ref, got = found[key]
+        print(f"UNLISTED disagreement {key[0]} | {key[1]}\n    python:   {short(ref)}\n    imapmail: {short(got)}")
+    for key in gone:
+        print(f"LISTED but agrees now (remove it from {DISAGREEMENTS}): {key[0]} | {key[1]}")
+    print(f"{len(found)} disagreements, all listed with their reason" if not new else
+          f"{len(new)} disagreements not listed in {DISAGREEMENTS}")
+    if new or gone or failed:
+        print("mime_reference: FAILED")
+        sys.exit(1)
+    print("mime_reference: ok")
+
+
+if __name__ == "__main__":
+    main()
