@@ -1,11 +1,50 @@
 //! The Date header as Unix seconds.
 
 /// The Date header's text as Unix seconds (UTC); 0 when it is not a date.
+///
+/// RFC 5322 dates, seconds optional, also in their obsolete forms (RFC 5322 4.3): comments
+/// anywhere, folding and tabs, no day of week, two-digit years (00-49: 20xx, 50-99: 19xx),
+/// three-digit years (+1900), dates before 1970, the RFC 822 zone names (UT, GMT, EST/EDT,
+/// CST/CDT, MST/MDT, PST/PDT) and any other alphabetic zone as -0000 (UTC, RFC 5322 4.3).
+/// Military one-letter zones are taken with RFC 822's signs (mailparse's reading; RFC 5322
+/// says their meaning is unknown). Also the common non-RFC forms of [`lenient_date`].
+/// 0 for anything else: no date, an unknown month, a year before 1900, a zone that is
+/// neither a name nor `+HHMM`/`-HHMM`, an out-of-range field.
 pub(super) fn message_date(text: &str) -> i64 {
+    let uncommented;
+    let text = if text.contains('(') {
+        uncommented = without_comments(text);
+        uncommented.as_str()
+    } else {
+        text
+    };
     mailparse::dateparse(text)
         .ok()
         .or_else(|| lenient_date(text))
         .unwrap_or(0)
+}
+
+/// `text` with its RFC 5322 comments (nested, with quoted pairs) replaced by a space.
+fn without_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut escaped = false;
+    for c in text.chars() {
+        match (depth, c) {
+            (_, _) if escaped => escaped = false,
+            (1.., '\\') => escaped = true,
+            (_, '(') => depth += 1,
+            (1.., ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(' ');
+                }
+            }
+            (0, c) => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Dates that are not RFC 5322 but common: `2024-03-04 10:15:00`, `2024-03-04T10:15:00Z`,
@@ -133,6 +172,53 @@ fn asctime_date(t: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use crate::core::message::Message;
+
+    #[test]
+    fn dates_without_seconds_and_obsolete_forms() {
+        let date = |d: &str| {
+            Message::from_raw(format!("Subject: d\r\nDate: {d}\r\n\r\nx").into_bytes())
+                .header()
+                .timestamp
+        };
+        // RFC 5322 3.3: seconds are optional, whatever the zone.
+        assert_eq!(date("Tue, 10 Mar 2026 10:00 +0100"), 1_773_133_200);
+        assert_eq!(date("Tue, 10 Mar 2026 10:00 -0500"), 1_773_154_800);
+        assert_eq!(date("Tue, 10 Mar 2026 10:00 +0530"), 1_773_117_000);
+        for utc in ["GMT", "UT", "-0000"] {
+            assert_eq!(
+                date(&format!("Tue, 10 Mar 2026 10:00 {utc}")),
+                1_773_136_800
+            );
+        }
+        assert_eq!(date("Tue, 10 Mar 2026 10:00 EST"), 1_773_154_800);
+        // RFC 5322 4.3 and appendix A.5, A.6.2, A.6.3: comments, folding, two-digit years,
+        // unknown zone names, before 1970.
+        assert_eq!(date("26 Dec 1991 20:45 (Thursday)"), 693_780_300);
+        assert_eq!(
+            date("Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n               -0330 (Newfoundland Time)"),
+            -27_723_480
+        );
+        assert_eq!(date("21 Nov 97 09:55:06 GMT"), 880_106_106);
+        assert_eq!(
+            date("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600"),
+            880_127_706
+        );
+        assert_eq!(date("Tue, 9 Jun 92 03:45:24 JST"), 708_061_524);
+        assert_eq!(
+            date("Fri, 21 Nov 1997 09:55:06 -0600 (a (nested\\)) one)"),
+            880_127_706
+        );
+        // Not dates: 0.
+        for bad in [
+            "",
+            "soon",
+            "Tue, 10 Foo 2026 10:00 +0100",
+            "1 Jan 1899 10:00 GMT",
+            "Tue, 10 Mar 2026 10:00 +01x0",
+        ] {
+            assert_eq!(date(bad), 0, "{bad}");
+        }
+    }
 
     #[test]
     fn lenient_dates() {
