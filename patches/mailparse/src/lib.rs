@@ -1199,14 +1199,19 @@ fn parse_param_content(content: &str) -> ParamContent {
     // each segment on its own (which would corrupt the split character).
     let mut octet_segments: BTreeMap<String, (Vec<u8>, Charset)> = BTreeMap::new();
     for (k, (e, strip)) in encodings {
-        let charset = match Charset::for_label_no_replacement(e.as_bytes()) {
+        // A blank charset is allowed (RFC 2231 section 4); a blank or unknown one is read
+        // as UTF-8 (which US-ASCII is a subset of), invalid sequences as U+FFFD.
+        let charset = match Charset::for_label_no_replacement(e.as_bytes())
+            .or_else(|| Charset::for_label_no_replacement(b"utf-8"))
+        {
             Some(charset) => charset,
-            // Unknown charset: leave the raw `name*` value in the map untouched.
             None => continue,
         };
         let percent_encoded_value = map.remove(&format!("{}*", k)).unwrap();
         let octets = if strip {
-            percent_decode(percent_encoded_value.splitn(3, '\'').nth(2).unwrap_or(""))
+            // Without the two ticks of `charset'language'`, the whole value is the text.
+            let text = percent_encoded_value.splitn(3, '\'').nth(2);
+            percent_decode(text.unwrap_or(&percent_encoded_value))
         } else {
             percent_decode(&percent_encoded_value)
         };
@@ -2068,13 +2073,14 @@ mod tests {
         assert_eq!(parsed.params["filename"], "\u{2021}.bin");
         assert!(!parsed.params.contains_key("filename*"));
 
+        // A blank or unknown charset: the octets as UTF-8.
         let parsed = parse_param_content("attachment; filename*='foo'%e2%80%A1.bin");
-        assert_eq!(parsed.params["filename*"], "'foo'%e2%80%A1.bin");
-        assert!(!parsed.params.contains_key("filename"));
+        assert_eq!(parsed.params["filename"], "\u{2021}.bin");
+        assert!(!parsed.params.contains_key("filename*"));
 
         let parsed = parse_param_content("attachment; filename*=nonexistent'foo'%e2%80%a1.bin");
-        assert_eq!(parsed.params["filename*"], "nonexistent'foo'%e2%80%a1.bin");
-        assert!(!parsed.params.contains_key("filename"));
+        assert_eq!(parsed.params["filename"], "\u{2021}.bin");
+        assert!(!parsed.params.contains_key("filename*"));
 
         let parsed = parse_param_content(
             "attachment; filename*0*=utf-8'en'%e2%80%a1; filename*1*=%e2%80%A1.bin",
@@ -2106,6 +2112,35 @@ mod tests {
         assert_eq!(parsed.params["filename"], "foo.bin");
         assert_eq!(parsed.params["filename*0*"], "utf-8'en'%e2%80%a1");
         assert!(!parsed.params.contains_key("filename*0"));
+    }
+
+    #[test]
+    fn test_parameter_blank_or_unknown_charset_in_every_mix() {
+        let value = |content: &str, key: &str| parse_param_content(content).params.get(key).cloned();
+        // RFC 2231 section 4 allows a blank charset (and language).
+        for content in [
+            "multipart/mixed; boundary*=''XYZ",
+            "multipart/mixed; boundary*=\"''XYZ\"",
+            "multipart/mixed; boundary*=\"ansi-x3.4-1968''XYZ\"",
+            "multipart/mixed; boundary*=x-unknown'en'XYZ",
+            "multipart/mixed; boundary*=us-ascii''XYZ",
+            "multipart/mixed; boundary*0*=''X; boundary*1=YZ",
+            "multipart/mixed; boundary*0*=''X; boundary*1*=Y; boundary*2=\"Z\"",
+            "multipart/mixed; boundary*0=X; boundary*1*=%59; boundary*2=Z",
+            "multipart/mixed; boundary*0=\"X\"; boundary*1=\"YZ\"",
+            "multipart/mixed; boundary*0*=x-unknown''%58; boundary*1*=%59%5A",
+        ] {
+            assert_eq!(value(content, "boundary").as_deref(), Some("XYZ"), "{content}");
+        }
+        assert_eq!(value("attachment; filename*=''a.txt", "filename").as_deref(), Some("a.txt"));
+        assert_eq!(
+            value("attachment; filename*0*=''na%C3%AFve; filename*1=\".txt\"", "filename").as_deref(),
+            Some("na\u{EF}ve.txt")
+        );
+        assert_eq!(
+            value("attachment; filename*=''%FF.txt", "filename").as_deref(),
+            Some("\u{FFFD}.txt")
+        );
     }
 
     #[test]

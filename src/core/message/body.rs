@@ -160,4 +160,26 @@ mod tests {
         assert!(m.body().error.is_some());
         assert!(m.body().text.contains("bottom"));
     }
+
+    #[test]
+    fn rfc2231_blank_or_unknown_charset_splits_and_names() {
+        for boundary in [
+            "boundary*=''XYZ",
+            "boundary*=\"ansi-x3.4-1968''XYZ\"",
+            "boundary*0*=''X; boundary*1=\"YZ\"",
+        ] {
+            let raw = format!(
+                "Subject: x\r\nContent-Type: multipart/mixed; {boundary}\r\n\r\n--XYZ\r\n\
+                 Content-Type: text/plain\r\n\r\nthe text\r\n--XYZ\r\n\
+                 Content-Type: application/octet-stream\r\n\
+                 Content-Disposition: attachment; filename*=''a.txt\r\n\r\n\
+                 data\r\n--XYZ--\r\n"
+            );
+            let m = Message::from_raw(raw.into_bytes());
+            assert_eq!(m.body().text, "the text", "{boundary}");
+            assert_eq!(m.body().attachments.len(), 1, "{boundary}");
+            assert_eq!(m.body().attachments[0].name, "a.txt", "{boundary}");
+            assert_eq!(m.body().attachments[0].data, b"data", "{boundary}");
+        }
+    }
 }
