@@ -697,7 +697,12 @@ impl ParsedContentType {
 /// ```
 pub fn parse_content_type(header: &str) -> ParsedContentType {
     let params = parse_param_content(header);
-    let mimetype = params.value.to_lowercase();
+    let mut mimetype = params.value.to_lowercase();
+    if !is_valid_mimetype(&mimetype) {
+        // RFC 2045 section 5.2: an invalid Content-Type (`text`, `text/`, `a/b/c`, ...) is
+        // taken as text/plain. The parameters (a charset) are kept.
+        mimetype = "text/plain".to_string();
+    }
     let charset = params
         .params
         .get("charset")
@@ -709,6 +714,17 @@ pub fn parse_content_type(header: &str) -> ParsedContentType {
         charset,
         params: params.params,
     }
+}
+
+/// `type/subtype`, both RFC 2045 tokens.
+fn is_valid_mimetype(mimetype: &str) -> bool {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes().all(|b| {
+                b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b)
+            })
+    };
+    matches!(mimetype.split_once('/'), Some((t, s)) if token(t) && token(s))
 }
 
 /// The possible disposition types in a Content-Disposition header. A more
@@ -1859,6 +1875,14 @@ mod tests {
         assert_eq!(ctype.mimetype, "multipart/bar");
         assert_eq!(ctype.charset, "us-ascii");
         assert_eq!(ctype.params.get("boundary").unwrap(), "foo");
+
+        // RFC 2045 5.2: an invalid type is text/plain, its parameters kept.
+        for invalid in ["text", "text/", "/plain", "text/pl ain", "a/b/c", "", "text/(x)"] {
+            let ctype = parse_content_type(&format!("{invalid}; charset=utf-8"));
+            assert_eq!(ctype.mimetype, "text/plain", "{invalid}");
+            assert_eq!(ctype.charset, "utf-8", "{invalid}");
+        }
+        assert_eq!(parse_content_type("Application/X-Foo+Bar.1").mimetype, "application/x-foo+bar.1");
     }
 
     #[test]

@@ -182,4 +182,20 @@ mod tests {
             assert_eq!(m.body().attachments[0].data, b"data", "{boundary}");
         }
     }
+
+    #[test]
+    fn invalid_content_type_is_text_plain() {
+        for ctype in [
+            "text",
+            "text; charset=utf-8",
+            "text/",
+            "foo",
+            "text/plain/x",
+        ] {
+            let raw = format!("Subject: x\r\nContent-Type: {ctype}\r\n\r\nthe text \u{e9}\r\n");
+            let m = Message::from_raw(raw.into_bytes());
+            assert_eq!(m.body().text, "the text \u{e9}\r\n", "{ctype}");
+            assert!(m.body().attachments.is_empty(), "{ctype}");
+        }
+    }
 }
