@@ -585,6 +585,13 @@ impl<'a> MailHeaderMap for [MailHeader<'a>] {
 /// returned tuple.
 /// Error values are returned if there was some sort of parsing error.
 ///
+/// A header block not ended by a blank line ends before the first line that
+/// is neither a header field (`name:` with a printable name, RFC 5322 2.2,
+/// white space allowed before the colon as in 4.5) nor a continuation line:
+/// the body starts there, as in Python's email package and MimeKit. Such a
+/// line followed by header fields up to a blank line is instead taken as a
+/// malformed header line (all of it the key) and the block goes on.
+///
 /// # Examples
 /// ```
 ///     use mailparse::{parse_headers, MailHeaderMap};
@@ -616,11 +623,61 @@ pub fn parse_headers(raw_data: &[u8]) -> Result<(Vec<MailHeader<'_>>, usize), Ma
                 ));
             }
         }
+        if !is_field_line(&raw_data[ix..])
+            && !matches!(raw_data[ix], b' ' | b'\t')
+            && !fields_then_blank_line(&raw_data[ix..])
+        {
+            // Neither a header field nor a continuation: the body starts here.
+            break;
+        }
         let (header, ix_next) = parse_header(&raw_data[ix..])?;
         headers.push(header);
         ix += ix_next;
     }
     Ok((headers, ix))
+}
+
+/// Whether `data` starts with a header field: a name of printable ASCII other
+/// than the colon, white space allowed before the colon (RFC 5322 4.5), then
+/// the colon. Looks only at the name's bytes.
+fn is_field_line(data: &[u8]) -> bool {
+    let name_len = data
+        .iter()
+        .position(|&b| !(b'!'..=b'~').contains(&b) || b == b':')
+        .unwrap_or(data.len());
+    if name_len == 0 {
+        return false;
+    }
+    let rest = &data[name_len..];
+    let blanks = rest
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(rest.len());
+    rest.get(blanks) == Some(&b':')
+}
+
+/// Whether the line `data` starts with is followed by at least one header
+/// field and then only fields and continuation lines up to a blank line.
+fn fields_then_blank_line(data: &[u8]) -> bool {
+    let mut fields = 0;
+    let mut rest = match bytescan::find_byte(data, b'\n') {
+        Some(i) => &data[i + 1..],
+        None => return false,
+    };
+    loop {
+        match rest.first() {
+            None => return false,
+            Some(b'\n') => return fields > 0,
+            Some(b'\r') if rest.get(1) == Some(&b'\n') => return fields > 0,
+            Some(b' ' | b'\t') => {}
+            Some(_) if is_field_line(rest) => fields += 1,
+            Some(_) => return false,
+        }
+        rest = match bytescan::find_byte(rest, b'\n') {
+            Some(i) => &rest[i + 1..],
+            None => return false,
+        };
+    }
 }
 
 /// A struct to hold a more structured representation of the Content-Type header.
@@ -681,7 +738,7 @@ impl ParsedContentType {
 ///     use mailparse::{parse_header, parse_content_type};
 ///     let (parsed, _) = parse_header(b"Content-Type: bogus").unwrap();
 ///     let ctype = parse_content_type(&parsed.get_value());
-///     assert_eq!(ctype.mimetype, "bogus");
+///     assert_eq!(ctype.mimetype, "text/plain"); // invalid: RFC 2045 5.2
 ///     assert_eq!(ctype.charset, "us-ascii");
 ///     assert_eq!(ctype.params.get("boundary"), None);
 ///     assert_eq!(ctype.params.get("charset"), None);
@@ -1847,16 +1904,54 @@ mod tests {
         assert_eq!(parsed.get_first_value("Key"), Some("value".to_string()));
         assert_eq!(parsed.get_first_value("With"), Some("CRLF".to_string()));
 
-        let (parsed, _) = parse_headers(b"Bad\nKey\n").unwrap();
-        assert_eq!(parsed.len(), 2);
-        assert_eq!(parsed.get_first_value("Bad"), Some("".to_string()));
-        assert_eq!(parsed.get_first_value("Key"), Some("".to_string()));
+        // Lines that are not header fields start the body (test_header_block_without_blank_line).
+        let (parsed, ix) = parse_headers(b"Bad\nKey\n").unwrap();
+        assert_eq!(parsed.len(), 0);
+        assert_eq!(ix, 0);
 
-        let (parsed, _) = parse_headers(b"K:V\nBad\nKey").unwrap();
-        assert_eq!(parsed.len(), 3);
+        let (parsed, ix) = parse_headers(b"K:V\nBad\nKey").unwrap();
+        assert_eq!(parsed.len(), 1);
         assert_eq!(parsed.get_first_value("K"), Some("V".to_string()));
+        assert_eq!(ix, 4);
+
+        let (parsed, _) = parse_headers(b"K:V\nBad\nKey:\n\n").unwrap();
+        assert_eq!(parsed.len(), 3);
         assert_eq!(parsed.get_first_value("Bad"), Some("".to_string()));
         assert_eq!(parsed.get_first_value("Key"), Some("".to_string()));
+    }
+
+    #[test]
+    fn test_header_block_without_blank_line() {
+        // The body starts at the first line that is not a header field.
+        let raw = b"Subject: x\r\nFrom: a@b.c\r\nThis is the body.\r\nMore: body\r\n";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert_eq!(headers.len(), 2);
+        assert_eq!(&raw[ix..], b"This is the body.\r\nMore: body\r\n");
+        let raw = b"Subject: x\nHello, world: not a name\n\nmore\n";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert_eq!(headers.len(), 1);
+        assert_eq!(&raw[ix..], b"Hello, world: not a name\n\nmore\n");
+        let raw = b"Just a body\r\n\r\nafter a blank line\r\n";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert!(headers.is_empty());
+        assert_eq!(ix, 0);
+        // Inside a part too.
+        let mail = parse_mail(
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nthe text\r\n--b--\r\n",
+        )
+        .unwrap();
+        assert_eq!(mail.subparts[0].get_body().unwrap(), "the text");
+        // A stray line followed by fields and a blank line stays in the block.
+        let raw = b"From: a@b.c\r\nnot a header\r\nSubject: s\r\n  folded\r\n\r\nbody";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert_eq!(headers.len(), 3);
+        assert_eq!(headers.get_first_value("Subject").unwrap(), "s folded");
+        assert_eq!(&raw[ix..], b"body");
+        // Obsolete white space before the colon is a field (RFC 5322 4.5).
+        let raw = b"Subject  : s\r\nTo\t: t\r\n\r\nbody";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert_eq!(headers.len(), 2);
+        assert_eq!(&raw[ix..], b"body");
     }
 
     #[test]

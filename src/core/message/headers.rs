@@ -177,4 +177,27 @@ mod tests {
         let m = Message::from_raw(b"Subject: a\rb\r\n\r\nx".to_vec());
         assert_eq!(m.header().subject, "a b");
     }
+
+    #[test]
+    fn header_block_without_blank_line_ends_at_the_first_non_field_line() {
+        let m = Message::from_raw(
+            b"Subject: no blank line\r\nFrom: a@b.c\r\nHello Bob,\r\nsee you: tomorrow\r\n"
+                .to_vec(),
+        );
+        assert_eq!(m.header().subject, "no blank line");
+        assert_eq!(m.body().text, "Hello Bob,\r\nsee you: tomorrow\r\n");
+        assert_eq!(m.header_fields().len(), 2);
+        // Inside a part too.
+        let m = Message::from_raw(
+            b"Subject: p\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+              Content-Type: text/plain; charset=utf-8\r\nthe text\r\n--b--\r\n"
+                .to_vec(),
+        );
+        assert_eq!(m.body().text, "the text");
+        // A stray line followed by fields up to the blank line stays in the header block.
+        let m =
+            Message::from_raw(b"From: a@b.c\r\nnot a header\r\nSubject: kept\r\n\r\nbody".to_vec());
+        assert_eq!(m.header().subject, "kept");
+        assert_eq!(m.body().text, "body");
+    }
 }
