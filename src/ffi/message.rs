@@ -496,7 +496,8 @@ pub unsafe extern "C" fn email_attachment_save(
         let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
         // SAFETY: contract of this function.
         let dir = unsafe { arg_str(directory, "directory") }?;
-        let att = msg.msg.body().attachments.get(index).ok_or_else(|| {
+        // The loaded whole when `email_message_load_body` fetched it, as every accessor.
+        let att = msg.current().body().attachments.get(index).ok_or_else(|| {
             Failure::argument(format!("attachment index {index} is out of range"))
         })?;
         files::save_new_file(Path::new(dir), &att.name, &att.data)?;
