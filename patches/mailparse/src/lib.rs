@@ -145,6 +145,36 @@ fn find_from_u8_line_prefix(line: &[u8], ix_start: usize, key: &[u8]) -> Option<
     None
 }
 
+// A boundary delimiter line (RFC 2046 5.1.1): `key` at the start of a line,
+// followed by `--` (the close delimiter), or by nothing but spaces and tabs up
+// to the line end. A line that only starts with `key` (the boundary of a
+// nested multipart that extends this one, `==_` and `==_D`) is not one.
+fn find_boundary_line(data: &[u8], ix_start: usize, key: &[u8]) -> Option<usize> {
+    let mut start = ix_start;
+    while let Some(ix) = find_from_u8_line_prefix(data, start, key) {
+        let rest = &data[ix + key.len()..];
+        let padding = rest
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(rest.len());
+        if rest.starts_with(b"--") || matches!(rest.get(padding), None | Some(b'\r' | b'\n')) {
+            return Some(ix);
+        }
+        start = ix + 1;
+    }
+    None
+}
+
+#[test]
+fn test_find_boundary_line() {
+    let data = b"--b\r\n--bD\r\nx\r\n--b \t\r\n--bD--\r\n--b--";
+    assert_eq!(find_boundary_line(data, 0, b"--b"), Some(0));
+    assert_eq!(find_boundary_line(data, 1, b"--b"), Some(14));
+    assert_eq!(find_boundary_line(data, 15, b"--b"), Some(29));
+    assert_eq!(find_boundary_line(b"--b", 0, b"--b"), Some(0));
+    assert_eq!(find_boundary_line(b"x\n--bc", 0, b"--b"), None);
+}
+
 #[test]
 fn test_find_from_u8_line_prefix() {
     assert_eq!(find_from_u8_line_prefix(b"hello world", 0, b"he"), Some(0));
@@ -1090,10 +1120,11 @@ fn parse_multipart(
     depth: u8,
 ) -> Result<(Vec<ParsedMail<'_>>, usize), MailParseError> {
     let mut subparts = Vec::new();
-    let mut ix_body_end = ix_body;
+    // When the boundary never occurs, the whole body stays the body (there are no parts).
+    let mut ix_body_end = raw_data.len();
 
     if let Some(ix_boundary_start) =
-        find_from_u8_line_prefix(raw_data, ix_body, boundary.as_bytes())
+        find_boundary_line(raw_data, ix_body, boundary.as_bytes())
     {
         ix_body_end = strip_trailing_crlf(raw_data, ix_body, ix_boundary_start);
         let mut ix_boundary_end = ix_boundary_start + boundary.len();
@@ -1101,7 +1132,7 @@ fn parse_multipart(
             find_from_u8(raw_data, ix_boundary_end, b"\n").map(|v| v + 1)
         {
             let ix_part_boundary_start =
-                find_from_u8_line_prefix(raw_data, ix_part_start, boundary.as_bytes());
+                find_boundary_line(raw_data, ix_part_start, boundary.as_bytes());
             let ix_part_end = ix_part_boundary_start
                 .map(|x| strip_trailing_crlf(raw_data, ix_part_start, x))
                 // if there is no terminating boundary, assume the part end is the end of the email
@@ -1918,6 +1949,30 @@ mod tests {
         assert_eq!(parsed.len(), 3);
         assert_eq!(parsed.get_first_value("Bad"), Some("".to_string()));
         assert_eq!(parsed.get_first_value("Key"), Some("".to_string()));
+    }
+
+    #[test]
+    fn test_multipart_whose_boundary_never_occurs_keeps_its_body() {
+        let mail = parse_mail(b"Content-Type: multipart/mixed; boundary=b\r\n\r\nHi there.\r\n").unwrap();
+        assert!(mail.subparts.is_empty());
+        assert_eq!(mail.get_body_raw().unwrap(), b"Hi there.\r\n");
+    }
+
+    #[test]
+    fn test_nested_boundary_extending_the_outer_one() {
+        let mail = parse_mail(
+            b"Content-Type: multipart/mixed; boundary=\"==_\"\r\n\r\n--==_\r\n\
+              Content-Type: text/plain\r\n\r\nthe text\r\n--==_\r\n\
+              Content-Type: multipart/appledouble; boundary=\"==_D\"\r\n\r\n--==_D\r\n\
+              Content-Type: application/applefile\r\n\r\nfork 1\r\n--==_D\r\n\
+              Content-Type: application/octet-stream\r\n\r\nfork 2\r\n--==_D--\r\n\r\n--==_--\r\n",
+        )
+        .unwrap();
+        assert_eq!(mail.subparts.len(), 2);
+        assert_eq!(mail.subparts[0].get_body().unwrap(), "the text");
+        let inner = &mail.subparts[1];
+        assert_eq!(inner.subparts.len(), 2);
+        assert_eq!(inner.subparts[1].get_body_raw().unwrap(), b"fork 2");
     }
 
     #[test]
