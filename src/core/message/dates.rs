@@ -25,7 +25,7 @@ pub(super) fn message_date(text: &str) -> i64 {
 }
 
 /// `text` with its RFC 5322 comments (nested, with quoted pairs) replaced by a space.
-fn without_comments(text: &str) -> String {
+pub(super) fn without_comments(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut depth = 0usize;
     let mut escaped = false;

@@ -3,7 +3,7 @@
 
 use mailparse::{MailHeader, MailHeaderMap};
 
-use super::dates::message_date;
+use super::dates::{message_date, without_comments};
 use super::{Address, HeaderInfo};
 
 pub(super) fn decode_header(raw: &[u8]) -> HeaderInfo {
@@ -130,34 +130,90 @@ fn addresses(headers: &[MailHeader<'_>], name: &str) -> Vec<Address> {
             }
         }
         Err(_) => {
-            // Unparseable address header: keep the decoded text rather than losing it.
-            let text = header.get_value().trim().to_string();
-            if !text.is_empty() {
-                let address = text
-                    .rsplit_once('<')
-                    .and_then(|(_, a)| a.split_once('>'))
-                    .map(|(a, _)| a.trim().to_string())
-                    .unwrap_or_else(|| text.clone());
-                out.push(Address {
-                    name: String::new(),
-                    address,
-                });
-            }
+            // Unparseable address header (unqualified local addresses, obsolete syntax):
+            // each comma-separated item as written, rather than losing the header.
+            let text = header.get_value();
+            out.extend(split_top_level_commas(&text).filter_map(loose_address));
         }
     }
+    // An empty group written with comments (`Hidden recipients:(nobody);`) is no address.
+    out.retain(|a| !(a.address.ends_with(":;") || a.address.is_empty() && a.name.is_empty()));
     out
 }
 
-fn single(s: &mailparse::SingleInfo) -> Address {
-    Address {
-        name: s
-            .display_name
-            .clone()
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-        address: s.addr.trim().to_string(),
+/// The items of an address list, split at commas outside quotes, comments and `<...>`.
+fn split_top_level_commas(text: &str) -> impl Iterator<Item = &str> {
+    let (mut depth, mut quoted, mut angle, mut escaped) = (0usize, false, false, false);
+    let mut start = 0;
+    let mut items = Vec::new();
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted || depth > 0 => escaped = true,
+            '"' if depth == 0 => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => depth -= 1,
+            '<' if !quoted && depth == 0 => angle = true,
+            '>' if !quoted && depth == 0 => angle = false,
+            ',' if !quoted && depth == 0 && !angle => {
+                items.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
     }
+    items.push(&text[start..]);
+    items.into_iter()
+}
+
+/// One address written loosely: `Name <addr>`, or `addr (Name)`, or a bare local part.
+fn loose_address(item: &str) -> Option<Address> {
+    let item = item.trim();
+    if item.is_empty() {
+        return None;
+    }
+    if let Some((name, rest)) = item.rsplit_once('<') {
+        let address = rest.split_once('>').map_or(rest, |(a, _)| a).trim();
+        return Some(Address {
+            name: name.trim().trim_matches('"').trim().to_string(),
+            address: address.to_string(),
+        });
+    }
+    Some(without_comment(item, String::new()))
+}
+
+/// `addr (Name)`: the address without its comments; the comment as the name when there is
+/// no other.
+fn without_comment(address: &str, name: String) -> Address {
+    if !address.contains('(') {
+        return Address {
+            name,
+            address: address.trim().to_string(),
+        };
+    }
+    let name = if name.is_empty() {
+        address
+            .split_once('(')
+            .and_then(|(_, r)| r.rsplit_once(')'))
+            .map(|(c, _)| c.trim().to_string())
+            .unwrap_or_default()
+    } else {
+        name
+    };
+    Address {
+        name,
+        address: without_comments(address).split_whitespace().collect(),
+    }
+}
+
+fn single(s: &mailparse::SingleInfo) -> Address {
+    let name = s
+        .display_name
+        .clone()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    without_comment(&s.addr, name)
 }
 
 #[cfg(test)]
@@ -199,5 +255,25 @@ mod tests {
             Message::from_raw(b"From: a@b.c\r\nnot a header\r\nSubject: kept\r\n\r\nbody".to_vec());
         assert_eq!(m.header().subject, "kept");
         assert_eq!(m.body().text, "body");
+    }
+
+    #[test]
+    fn addresses_with_comments_and_unqualified_lists() {
+        let m = Message::from_raw(
+            b"From: nsb (Nathaniel Borenstein)\r\nTo: abel, bianchi, stornett@flash, \"B, C\" <bc@x.y>\r\nCc: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>\r\nBcc: (Empty list)(start)Hidden recipients  :(nobody(that I know))  ;\r\n\r\nx".to_vec(),
+        );
+        assert_eq!(m.header().from.address, "nsb");
+        assert_eq!(m.header().from.name, "Nathaniel Borenstein");
+        let to: Vec<&str> = m
+            .recipients(RecipientKind::To)
+            .iter()
+            .map(|a| a.address.as_str())
+            .collect();
+        assert_eq!(to, ["abel", "bianchi", "stornett@flash", "bc@x.y"]);
+        assert_eq!(m.recipients(RecipientKind::To)[3].name, "B, C");
+        assert_eq!(
+            m.recipients(RecipientKind::Cc)[0].address,
+            "pete@silly.test"
+        );
     }
 }
