@@ -41,7 +41,21 @@ fn dump(path: &str) -> Value {
             // SAFETY: imapmail returns `len` readable bytes owned by the live message.
             unsafe { std::slice::from_raw_parts(p, len) }
         };
+        // Text is compared as the text fields are (tests/reference/compare.py): CRLF as LF,
+        // the blanks at line ends removed (RFC 2045 6.7 has decoders delete them).
+        let text_form: Vec<u8> = data
+            .split(|&b| b == b'\n')
+            .map(|line| {
+                let end = line
+                    .iter()
+                    .rposition(|&b| !matches!(b, b' ' | b'\t' | b'\r'))
+                    .map_or(0, |i| i + 1);
+                &line[..end]
+            })
+            .collect::<Vec<_>>()
+            .join(&b'\n');
         attachments.push(json!({
+            "sha256_text": format!("{:x}", Sha256::digest(&text_form)),
             "name": text(email_attachment_name(m, i)),
             "type": text(email_attachment_content_type(m, i)),
             "inline": email_attachment_is_inline(m, i) == 1,
