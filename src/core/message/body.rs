@@ -63,6 +63,18 @@ fn select(mail: &ParsedMail<'_>) -> BodyInfo {
     };
     let bodies = [text_part, html_part];
     collect_attachments(mail, &bodies, false, &mut body.attachments);
+    // A multipart whose boundary never occurs could not be split: its bytes are an
+    // attachment of its type, and the message says so.
+    if let Some(index) = body
+        .attachments
+        .iter()
+        .position(|a| a.content_type.starts_with("multipart/"))
+    {
+        body.error = Some(format!(
+            "a {} part has no part with its boundary; its bytes are attachment {index}",
+            body.attachments[index].content_type
+        ));
+    }
     body
 }
 
