@@ -94,11 +94,17 @@ fn is_multipart_with_parts(part: &ParsedMail<'_>) -> bool {
     part.ctype.mimetype.starts_with("multipart/") && !part.subparts.is_empty()
 }
 
+/// `Content-Disposition: attachment` (its first token, read without decoding the field).
 fn is_attachment_disposition(part: &ParsedMail<'_>) -> bool {
     part.headers
-        .get_first_value("Content-Disposition")
-        .is_some_and(|_| {
-            part.get_content_disposition().disposition == mailparse::DispositionType::Attachment
+        .get_first_header("Content-Disposition")
+        .is_some_and(|h| {
+            let value = h.get_value_raw().trim_ascii_start();
+            let token = value
+                .iter()
+                .position(|&b| b == b';' || b.is_ascii_whitespace())
+                .map_or(value, |end| &value[..end]);
+            token.eq_ignore_ascii_case(b"attachment")
         })
 }
 
