@@ -77,7 +77,11 @@ fn timezone_delta(tok: &str) -> Result<i64, MailParseError> {
 
 /// A time token with a zone attached (`01+0000`): the number and the zone.
 fn split_zone(tok: &str) -> (&str, Option<&str>) {
-    match tok.char_indices().skip(1).find(|&(_, c)| c == '+' || c == '-') {
+    match tok
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c == '+' || c == '-')
+    {
         Some((i, _)) => (&tok[..i], Some(&tok[i..])),
         None => (tok, None),
     }
@@ -179,7 +183,9 @@ pub fn dateparse(date: &str) -> Result<i64, MailParseError> {
                 state = DateParseState::Timezone;
                 continue;
             }
-            DateParseState::Second if split_zone(tok).1.is_some() && !tok.starts_with(['+', '-']) => {
+            DateParseState::Second
+                if split_zone(tok).1.is_some() && !tok.starts_with(['+', '-']) =>
+            {
                 let (tok, zone) = split_zone(tok);
                 let second = match tok.parse::<u8>() {
                     Ok(v) => v,
@@ -242,9 +248,18 @@ mod tests {
         assert!(dateparse("Wed, 0 Jan 1970 00:00:00 +0000").is_err());
 
         // Seconds are optional (RFC 5322 3.3), whatever the zone.
-        assert_eq!(dateparse("Tue, 10 Mar 2026 10:00 +0100").unwrap(), 1773133200);
-        assert_eq!(dateparse("Tue, 10 Mar 2026 10:00 -0500").unwrap(), 1773154800);
-        assert_eq!(dateparse("Tue, 10 Mar 2026 10:00 +0530").unwrap(), 1773117000);
+        assert_eq!(
+            dateparse("Tue, 10 Mar 2026 10:00 +0100").unwrap(),
+            1773133200
+        );
+        assert_eq!(
+            dateparse("Tue, 10 Mar 2026 10:00 -0500").unwrap(),
+            1773154800
+        );
+        assert_eq!(
+            dateparse("Tue, 10 Mar 2026 10:00 +0530").unwrap(),
+            1773117000
+        );
         for zone in ["GMT", "UT", "UTC", "Z", "+0000", "-0000"] {
             let date = format!("Tue, 10 Mar 2026 10:00 {zone}");
             assert_eq!(dateparse(&date).unwrap(), 1773136800, "{date}");
@@ -257,7 +272,10 @@ mod tests {
         assert_eq!(dateparse("01 Jan 2001 00:01:30-0100").unwrap(), 978310890);
         // Obsolete forms (RFC 5322 4.3): tabs, two- and three-digit years, other zone names
         // as -0000 (no information, so UTC), dates before 1970.
-        assert_eq!(dateparse("Fri,\t21 Nov\t1997 09:55:06\t-0600").unwrap(), 880127706);
+        assert_eq!(
+            dateparse("Fri,\t21 Nov\t1997 09:55:06\t-0600").unwrap(),
+            880127706
+        );
         assert_eq!(dateparse("21 Nov 97 09:55:06 GMT").unwrap(), 880106106);
         assert_eq!(dateparse("21 Nov 097 09:55:06 GMT").unwrap(), 880106106);
         assert_eq!(dateparse("1 Jan 49 00:00:00 GMT").unwrap(), 2493072000);

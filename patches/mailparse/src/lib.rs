@@ -807,9 +807,8 @@ pub fn parse_content_type(header: &str) -> ParsedContentType {
 fn is_valid_mimetype(mimetype: &str) -> bool {
     let token = |t: &str| {
         !t.is_empty()
-            && t.bytes().all(|b| {
-                b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b)
-            })
+            && t.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
     };
     matches!(mimetype.split_once('/'), Some((t, s)) if token(t) && token(s))
 }
@@ -1123,9 +1122,7 @@ fn parse_multipart(
     // When the boundary never occurs, the whole body stays the body (there are no parts).
     let mut ix_body_end = raw_data.len();
 
-    if let Some(ix_boundary_start) =
-        find_boundary_line(raw_data, ix_body, boundary.as_bytes())
-    {
+    if let Some(ix_boundary_start) = find_boundary_line(raw_data, ix_body, boundary.as_bytes()) {
         ix_body_end = strip_trailing_crlf(raw_data, ix_body, ix_boundary_start);
         let mut ix_boundary_end = ix_boundary_start + boundary.len();
         while let Some(ix_part_start) =
@@ -1953,7 +1950,8 @@ mod tests {
 
     #[test]
     fn test_multipart_whose_boundary_never_occurs_keeps_its_body() {
-        let mail = parse_mail(b"Content-Type: multipart/mixed; boundary=b\r\n\r\nHi there.\r\n").unwrap();
+        let mail =
+            parse_mail(b"Content-Type: multipart/mixed; boundary=b\r\n\r\nHi there.\r\n").unwrap();
         assert!(mail.subparts.is_empty());
         assert_eq!(mail.get_body_raw().unwrap(), b"Hi there.\r\n");
     }
@@ -2027,12 +2025,23 @@ mod tests {
         assert_eq!(ctype.params.get("boundary").unwrap(), "foo");
 
         // RFC 2045 5.2: an invalid type is text/plain, its parameters kept.
-        for invalid in ["text", "text/", "/plain", "text/pl ain", "a/b/c", "", "text/(x)"] {
+        for invalid in [
+            "text",
+            "text/",
+            "/plain",
+            "text/pl ain",
+            "a/b/c",
+            "",
+            "text/(x)",
+        ] {
             let ctype = parse_content_type(&format!("{invalid}; charset=utf-8"));
             assert_eq!(ctype.mimetype, "text/plain", "{invalid}");
             assert_eq!(ctype.charset, "utf-8", "{invalid}");
         }
-        assert_eq!(parse_content_type("Application/X-Foo+Bar.1").mimetype, "application/x-foo+bar.1");
+        assert_eq!(
+            parse_content_type("Application/X-Foo+Bar.1").mimetype,
+            "application/x-foo+bar.1"
+        );
     }
 
     #[test]
@@ -2290,7 +2299,8 @@ mod tests {
 
     #[test]
     fn test_parameter_blank_or_unknown_charset_in_every_mix() {
-        let value = |content: &str, key: &str| parse_param_content(content).params.get(key).cloned();
+        let value =
+            |content: &str, key: &str| parse_param_content(content).params.get(key).cloned();
         // RFC 2231 section 4 allows a blank charset (and language).
         for content in [
             "multipart/mixed; boundary*=''XYZ",
@@ -2304,11 +2314,22 @@ mod tests {
             "multipart/mixed; boundary*0=\"X\"; boundary*1=\"YZ\"",
             "multipart/mixed; boundary*0*=x-unknown''%58; boundary*1*=%59%5A",
         ] {
-            assert_eq!(value(content, "boundary").as_deref(), Some("XYZ"), "{content}");
+            assert_eq!(
+                value(content, "boundary").as_deref(),
+                Some("XYZ"),
+                "{content}"
+            );
         }
-        assert_eq!(value("attachment; filename*=''a.txt", "filename").as_deref(), Some("a.txt"));
         assert_eq!(
-            value("attachment; filename*0*=''na%C3%AFve; filename*1=\".txt\"", "filename").as_deref(),
+            value("attachment; filename*=''a.txt", "filename").as_deref(),
+            Some("a.txt")
+        );
+        assert_eq!(
+            value(
+                "attachment; filename*0*=''na%C3%AFve; filename*1=\".txt\"",
+                "filename"
+            )
+            .as_deref(),
             Some("na\u{EF}ve.txt")
         );
         assert_eq!(
