@@ -504,7 +504,7 @@ const char *email_message_header(const EmailMessage *m, const char *name);
  * (`message/rfc822`), and enters only the root of a `multipart/related` (the part its
  * `start` parameter names, else the first). A file name alone does not make a text part an
  * attachment. One part only: further text parts are attachments (see
- * `email_message_attachment_count`). A `multipart/*` without a boundary parameter is read
+ * `email_message_attachment_count`). A multipart type without a boundary parameter is read
  * as `text/plain` (RFC 2045 5.2), as is any other invalid Content-Type.
  */
 const char *email_message_text(const EmailMessage *m);
@@ -551,7 +551,7 @@ const char *email_message_keyword(const EmailMessage *m, size_t index);
  * Number of attachments, inline parts (images referenced by Content-ID) and attached messages.
  *
  * Every part of the message that is not its text or HTML body (see `email_message_text`),
- * in the message's order, except the other `text/*` renderings of a
+ * in the message's order, except the other text renderings (`text/enriched`, ...) of a
  * `multipart/alternative` (e.g. text/enriched): further text parts of a mixed message (a
  * mailing list's footer), the non-root parts of a `multipart/related`, files, attached
  * messages, a message that is one non-text part. When the MIME structure cannot be decoded
@@ -581,7 +581,7 @@ const char *email_attachment_content_id(const EmailMessage *m, size_t index);
 /**
  * 1 when the part is shown inside the body (inline), 0 otherwise or out of range. Inline:
  * `Content-Disposition: inline`; or no Content-Disposition and either a Content-ID (an
- * image the HTML refers to with `cid:`) or a `text/*` type without a file name (more text
+ * image the HTML refers to with `cid:`) or a text type (`text/...`) without a file name (more text
  * of the message, shown in the body by mail readers).
  */
 int32_t email_attachment_is_inline(const EmailMessage *m, size_t index);
