@@ -31,6 +31,21 @@ def read(p):
 messages = []
 for p in sorted(glob.glob(os.path.join(repo, "tests", "corpus", "*.eml")) + glob.glob(os.path.join(shared, "common", "message.*.msg"))):
     messages.append(read(p))
+# Malformed mail and the differential test's corpus, as written (LF-only ones included).
+for p in sorted(glob.glob(os.path.join(repo, "tests", "broken", "*.eml")) + glob.glob(os.path.join(repo, "tests", "reference", "corpus", "*", "*.*"))):
+    if "LICENSE" not in p:
+        with open(p, "rb") as f:
+            messages.append(f.read())
+# The parsing corners of issue #17: dates without seconds and obsolete forms, invalid
+# Content-Types, RFC 2231 blank or unknown charsets in every mix, header blocks not ended by
+# a blank line (also in parts), boundaries that extend others or never occur.
+for d in [b"Tue, 10 Mar 2026 10:00 +0100", b"10 Mar 26 10:00:01+0000", b"Thu,\r\n 13\r\n Feb 1969 23:32 -0330 (x (y\\)) z)", b"1 Jan 049 00:00 JST", b"1 Jan 2001 00:01+"]:
+    messages.append(b"Date: " + d + b"\r\nSubject: d\r\n\r\nx")
+for ct in [b"text", b"text/", b"/", b"a/b/c; charset=utf-8", b"multipart/mixed; boundary*=''B", b"multipart/mixed; boundary*0*=x-unknown''%42; boundary*1=", b"multipart/mixed; boundary*0=B; boundary*1*=%"]:
+    messages.append(b"Content-Type: " + ct + b"\r\n\r\n--B\r\nContent-Type: text/plain\r\nno blank line\r\n--B\r\nContent-Disposition: attachment; filename*=''a%FF\r\n\r\nx\r\n--B--\r\n")
+messages.append(b"Subject: s\r\nnot a field\r\nTo: x\r\n\r\nbody")
+messages.append(b"Subject: s\r\nbody line\r\nKey: v")
+messages.append(b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--bD\r\n--b \t\r\n--bD--\r\n--b--")
 if not messages:
     messages.append(b"From: a@b\r\nSubject: hi\r\n\r\nbody\r\n")
 for m in messages:

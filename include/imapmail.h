@@ -496,6 +496,14 @@ const char *email_message_date(const EmailMessage *m);
 
 /**
  * The Date header as Unix seconds (UTC); 0 when absent or unparseable.
+ *
+ * Read: RFC 5322 dates with or without seconds, and the obsolete forms of RFC 5322 4.3
+ * (comments, folding, no day of week, two-digit years: 00-49 = 20xx, 50-99 = 19xx,
+ * three-digit years + 1900, dates before 1970, the zone names UT/GMT/EST/EDT/CST/CDT/MST/
+ * MDT/PST/PDT; any other alphabetic zone counts as UTC; one-letter military zones with
+ * RFC 822's signs), and the common `2024-03-04 10:15:00[ +0100]`, ISO 8601 and asctime forms
+ * (UTC when they have no zone). 0 for anything else (an unknown month, a year before 1900,
+ * a malformed zone, out-of-range fields).
  */
 int64_t email_message_timestamp(const EmailMessage *m);
 
@@ -517,11 +525,21 @@ const char *email_message_header(const EmailMessage *m, const char *name);
 /**
  * The plain-text body, converted to UTF-8 ("" when the message has none, or was read with
  * `EMAIL_READ_HEADERS`).
+ *
+ * Which part is the body (the rule of Python's `get_body`, MimeKit's `TextBody` and RFC
+ * 2046): the first `text/plain` part met in a depth-first walk of the MIME tree that skips
+ * parts with `Content-Disposition: attachment`, does not enter attached messages
+ * (`message/rfc822`), and enters only the root of a `multipart/related` (the part its
+ * `start` parameter names, else the first). A file name alone does not make a text part an
+ * attachment. One part only: further text parts are attachments (see
+ * `email_message_attachment_count`). A multipart type without a boundary parameter is read
+ * as `text/plain` (RFC 2045 5.2), as is any other invalid Content-Type.
  */
 const char *email_message_text(const EmailMessage *m);
 
 /**
- * The HTML body, converted to UTF-8 ("" when none).
+ * The HTML body, converted to UTF-8 ("" when none): the first `text/html` part, by the rule
+ * of `email_message_text`.
  */
 const char *email_message_html(const EmailMessage *m);
 
@@ -536,7 +554,8 @@ const uint8_t *email_message_source(const EmailMessage *m, size_t *len);
 
 /**
  * `EMAIL_OK`, or `EMAIL_ERR_PROTOCOL` when the message's MIME structure could not be decoded
- * (its text is then best effort, and `email_message_source` has every byte);
+ * (its text is then best effort, the undecoded body is attachment 0, and
+ * `email_message_source` has every byte);
  * `EMAIL_ERR_HANDLE` for an invalid handle.
  */
 intptr_t email_message_error(const EmailMessage *m);
@@ -558,6 +577,14 @@ const char *email_message_keyword(const EmailMessage *m, size_t index);
 
 /**
  * Number of attachments, inline parts (images referenced by Content-ID) and attached messages.
+ *
+ * Every part of the message that is not its text or HTML body (see `email_message_text`),
+ * in the message's order, except the other text renderings (`text/enriched`, ...) of a
+ * `multipart/alternative` (e.g. text/enriched): further text parts of a mixed message (a
+ * mailing list's footer), the non-root parts of a `multipart/related`, files, attached
+ * messages, a message that is one non-text part. When the MIME structure cannot be decoded
+ * (`email_message_error`), the undecoded body is attachment 0, "undecoded.bin", so that no
+ * byte is lost.
  */
 size_t email_message_attachment_count(const EmailMessage *m);
 
@@ -580,7 +607,10 @@ const char *email_attachment_content_type(const EmailMessage *m, size_t index);
 const char *email_attachment_content_id(const EmailMessage *m, size_t index);
 
 /**
- * 1 when the part is shown inside the body (inline), 0 otherwise or out of range.
+ * 1 when the part is shown inside the body (inline), 0 otherwise or out of range. Inline:
+ * `Content-Disposition: inline`; or no Content-Disposition and either a Content-ID (an
+ * image the HTML refers to with `cid:`) or a text type (`text/...`) without a file name (more text
+ * of the message, shown in the body by mail readers).
  */
 intptr_t email_attachment_is_inline(const EmailMessage *m, size_t index);
 

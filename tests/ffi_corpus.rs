@@ -341,6 +341,24 @@ fn header_only_message_loads_its_body_on_demand() {
         "",
         "a string handed out before loading stays valid"
     );
+    // Saving works on the loaded whole too (it used to look at the headers-only copy).
+    let dir = std::env::temp_dir().join(format!("imapmail-lazy-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cdir = CString::new(dir.to_str().unwrap()).unwrap();
+    for i in 0..2 {
+        assert_eq!(
+            unsafe { email_attachment_save(m, i, cdir.as_ptr()) },
+            EMAIL_OK,
+            "{:?}",
+            text(email_last_error_message())
+        );
+        let name = text(email_attachment_name(m, i)).unwrap();
+        let mut len = 0usize;
+        let data = unsafe { email_attachment_data(m, i, &mut len) };
+        let want = unsafe { std::slice::from_raw_parts(data, len) };
+        assert_eq!(std::fs::read(dir.join(&name)).unwrap(), want, "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
     // The iteration goes on undisturbed, and reading never set \Seen.
     let mut next: *mut EmailMessage = ptr::null_mut();
     assert_eq!(unsafe { email_read_next(session, &mut next) }, EMAIL_OK);

@@ -267,6 +267,14 @@ pub extern "C" fn email_message_date(m: *const EmailMessage) -> *const c_char {
 }
 
 /// The Date header as Unix seconds (UTC); 0 when absent or unparseable.
+///
+/// Read: RFC 5322 dates with or without seconds, and the obsolete forms of RFC 5322 4.3
+/// (comments, folding, no day of week, two-digit years: 00-49 = 20xx, 50-99 = 19xx,
+/// three-digit years + 1900, dates before 1970, the zone names UT/GMT/EST/EDT/CST/CDT/MST/
+/// MDT/PST/PDT; any other alphabetic zone counts as UTC; one-letter military zones with
+/// RFC 822's signs), and the common `2024-03-04 10:15:00[ +0100]`, ISO 8601 and asctime forms
+/// (UTC when they have no zone). 0 for anything else (an unknown month, a year before 1900,
+/// a malformed zone, out-of-range fields).
 #[no_mangle]
 pub extern "C" fn email_message_timestamp(m: *const EmailMessage) -> i64 {
     boundary(0, || {
@@ -310,12 +318,22 @@ pub unsafe extern "C" fn email_message_header(
 
 /// The plain-text body, converted to UTF-8 ("" when the message has none, or was read with
 /// `EMAIL_READ_HEADERS`).
+///
+/// Which part is the body (the rule of Python's `get_body`, MimeKit's `TextBody` and RFC
+/// 2046): the first `text/plain` part met in a depth-first walk of the MIME tree that skips
+/// parts with `Content-Disposition: attachment`, does not enter attached messages
+/// (`message/rfc822`), and enters only the root of a `multipart/related` (the part its
+/// `start` parameter names, else the first). A file name alone does not make a text part an
+/// attachment. One part only: further text parts are attachments (see
+/// `email_message_attachment_count`). A multipart type without a boundary parameter is read
+/// as `text/plain` (RFC 2045 5.2), as is any other invalid Content-Type.
 #[no_mangle]
 pub extern "C" fn email_message_text(m: *const EmailMessage) -> *const c_char {
     string_accessor(m, Key::Text, |c| c.body().text.clone())
 }
 
-/// The HTML body, converted to UTF-8 ("" when none).
+/// The HTML body, converted to UTF-8 ("" when none): the first `text/html` part, by the rule
+/// of `email_message_text`.
 #[no_mangle]
 pub extern "C" fn email_message_html(m: *const EmailMessage) -> *const c_char {
     string_accessor(m, Key::Html, |c| c.body().html.clone())
@@ -345,7 +363,8 @@ pub unsafe extern "C" fn email_message_source(
 }
 
 /// `EMAIL_OK`, or `EMAIL_ERR_PROTOCOL` when the message's MIME structure could not be decoded
-/// (its text is then best effort, and `email_message_source` has every byte);
+/// (its text is then best effort, the undecoded body is attachment 0, and
+/// `email_message_source` has every byte);
 /// `EMAIL_ERR_HANDLE` for an invalid handle.
 #[no_mangle]
 pub extern "C" fn email_message_error(m: *const EmailMessage) -> crate::ffi::IntPtr {
@@ -387,6 +406,14 @@ pub extern "C" fn email_message_keyword(m: *const EmailMessage, index: usize) ->
 }
 
 /// Number of attachments, inline parts (images referenced by Content-ID) and attached messages.
+///
+/// Every part of the message that is not its text or HTML body (see `email_message_text`),
+/// in the message's order, except the other text renderings (`text/enriched`, ...) of a
+/// `multipart/alternative` (e.g. text/enriched): further text parts of a mixed message (a
+/// mailing list's footer), the non-root parts of a `multipart/related`, files, attached
+/// messages, a message that is one non-text part. When the MIME structure cannot be decoded
+/// (`email_message_error`), the undecoded body is attachment 0, "undecoded.bin", so that no
+/// byte is lost.
 #[no_mangle]
 pub extern "C" fn email_message_attachment_count(m: *const EmailMessage) -> usize {
     boundary(0, || {
@@ -436,7 +463,10 @@ pub extern "C" fn email_attachment_content_id(
     attachment_string(m, index, Key::AttachmentId(index), |a| a.content_id.clone())
 }
 
-/// 1 when the part is shown inside the body (inline), 0 otherwise or out of range.
+/// 1 when the part is shown inside the body (inline), 0 otherwise or out of range. Inline:
+/// `Content-Disposition: inline`; or no Content-Disposition and either a Content-ID (an
+/// image the HTML refers to with `cid:`) or a text type (`text/...`) without a file name (more text
+/// of the message, shown in the body by mail readers).
 #[no_mangle]
 pub extern "C" fn email_attachment_is_inline(
     m: *const EmailMessage,
@@ -499,7 +529,8 @@ pub unsafe extern "C" fn email_attachment_save(
         let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
         // SAFETY: contract of this function.
         let dir = unsafe { arg_str(directory, "directory") }?;
-        let att = msg.msg.body().attachments.get(index).ok_or_else(|| {
+        // The loaded whole when `email_message_load_body` fetched it, as every accessor.
+        let att = msg.current().body().attachments.get(index).ok_or_else(|| {
             Failure::argument(format!("attachment index {index} is out of range"))
         })?;
         files::save_new_file(Path::new(dir), &att.name, &att.data)?;

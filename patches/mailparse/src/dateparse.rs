@@ -10,60 +10,81 @@ enum DateParseState {
     Timezone,
 }
 
-fn days_in_month(month: i64, year: i64) -> i64 {
-    match month {
-        0 | 2 | 4 | 6 | 7 | 9 | 11 => 31,
-        3 | 5 | 8 | 10 => 30,
-        1 => {
-            if (year % 400) == 0 {
-                29
-            } else if (year % 100) == 0 {
-                28
-            } else if (year % 4) == 0 {
-                29
-            } else {
-                28
-            }
-        }
-        _ => 0,
-    }
+fn seconds_to_date(year: i64, month: i64, day: i64) -> i64 {
+    // Days since 1970-01-01 of a proleptic Gregorian date (month 0-based), also before 1970.
+    let m = month + 1;
+    let y = if m <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    86400 * (era * 146_097 + doe - 719_468)
 }
 
-fn seconds_to_date(year: i64, month: i64, day: i64) -> i64 {
-    let mut result: i64 = 0;
-    for y in 1970..2001 {
-        if y == year {
-            break;
+/// Seconds to add to a local time in zone `tok` to get UTC: `+HHMM`/`-HHMM`, or a zone name
+/// of RFC 822. Another alphabetic zone means "-0000" (RFC 5322 4.3: no information about
+/// the local zone), i.e. UTC.
+fn timezone_delta(tok: &str) -> Result<i64, MailParseError> {
+    let (tz, tz_sign) = match tok.parse::<i32>() {
+        Ok(v) if !(-2400..=2400).contains(&v) => {
+            return Err(MailParseError::Generic("Invalid timezone"));
         }
-        result += 86400 * 365;
-        if (y % 4) == 0 {
-            result += 86400;
+        Ok(v) if v < 0 => (-v, -1),
+        Ok(v) => (v, 1),
+        Err(_) => {
+            match tok.to_uppercase().as_str() {
+                // This list taken from IETF RFC 822
+                "UTC" | "UT" | "GMT" | "Z" => (0, 1),
+                "EDT" => (400, -1),
+                "EST" | "CDT" => (500, -1),
+                "CST" | "MDT" => (600, -1),
+                "MST" | "PDT" => (700, -1),
+                "PST" => (800, -1),
+                // Military time zones (RFC 822, RFC 5322).  A-M (except J) are negative offsets, N-Y are positive.  J is not used.
+                "A" => (100, -1),
+                "B" => (200, -1),
+                "C" => (300, -1),
+                "D" => (400, -1),
+                "E" => (500, -1),
+                "F" => (600, -1),
+                "G" => (700, -1),
+                "H" => (800, -1),
+                "I" => (900, -1),
+                // "J" is not used
+                "K" => (1000, -1),
+                "L" => (1100, -1),
+                "M" => (1200, -1),
+                "N" => (100, 1),
+                "O" => (200, 1),
+                "P" => (300, 1),
+                "Q" => (400, 1),
+                "R" => (500, 1),
+                "S" => (600, 1),
+                "T" => (700, 1),
+                "U" => (800, 1),
+                "V" => (900, 1),
+                "W" => (1000, 1),
+                "X" => (1100, 1),
+                "Y" => (1200, 1),
+                other if other.bytes().all(|b| b.is_ascii_alphabetic()) => (0, 1),
+                _ => return Err(MailParseError::Generic("Invalid timezone")),
+            }
         }
+    };
+    let tz_delta = i64::from((tz / 100) * 3600 + (tz % 100) * 60);
+    Ok(if tz_sign < 0 { tz_delta } else { -tz_delta })
+}
+
+/// A time token with a zone attached (`01+0000`): the number and the zone.
+fn split_zone(tok: &str) -> (&str, Option<&str>) {
+    match tok
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c == '+' || c == '-')
+    {
+        Some((i, _)) => (&tok[..i], Some(&tok[i..])),
+        None => (tok, None),
     }
-    let mut y = 2001;
-    while y < year {
-        if year - y >= 400 {
-            result += (86400 * 365 * 400) + (86400 * 97);
-            y += 400;
-            continue;
-        }
-        if year - y >= 100 {
-            result += (86400 * 365 * 100) + (86400 * 24);
-            y += 100;
-            continue;
-        }
-        if year - y >= 4 {
-            result += (86400 * 365 * 4) + (86400);
-            y += 4;
-            continue;
-        }
-        result += 86400 * 365;
-        y += 1;
-    }
-    for m in 0..month {
-        result += 86400 * days_in_month(m, year)
-    }
-    result + 86400 * (day - 1)
 }
 
 /// Convert a date field from an email header into a UNIX epoch timestamp.
@@ -80,7 +101,7 @@ pub fn dateparse(date: &str) -> Result<i64, MailParseError> {
     let mut month = 0;
     let mut day_of_month = 0;
     let mut state = DateParseState::Date;
-    for tok in date.split([' ', ':']) {
+    for tok in date.split([' ', '\t', ':']) {
         if tok.is_empty() {
             continue;
         }
@@ -116,9 +137,11 @@ pub fn dateparse(date: &str) -> Result<i64, MailParseError> {
             }
             DateParseState::Year => {
                 let year = match tok.parse::<u32>() {
-                    Ok(v) if v < 70 => 2000 + v,
-                    Ok(v) if v < 100 => 1900 + v,
-                    Ok(v) if v < 1970 => return Err(MailParseError::Generic("Disallowed year")),
+                    // RFC 5322 4.3: a two-digit year is 2000-2049 below 50, else 19xx; a
+                    // three-digit year is that many years after 1900.
+                    Ok(v) if v < 50 => 2000 + v,
+                    Ok(v) if v < 1000 => 1900 + v,
+                    Ok(v) if v < 1900 => return Err(MailParseError::Generic("Disallowed year")),
                     Ok(v) => v,
                     Err(_) => return Err(MailParseError::Generic("Invalid year")),
                 };
@@ -137,15 +160,21 @@ pub fn dateparse(date: &str) -> Result<i64, MailParseError> {
                 continue;
             }
             DateParseState::Minute => {
+                let (tok, zone) = split_zone(tok);
                 let minute = match tok.parse::<u8>() {
                     Ok(v) => v,
                     Err(_) => return Err(MailParseError::Generic("Invalid minute")),
                 };
                 result += 60 * i64::from(minute);
+                if let Some(zone) = zone {
+                    result += timezone_delta(zone)?;
+                    break;
+                }
                 state = DateParseState::Second;
                 continue;
             }
-            DateParseState::Second => {
+            // Seconds are optional (RFC 5322 3.3): a token that is not a number is the zone.
+            DateParseState::Second if tok.bytes().all(|b| b.is_ascii_digit()) => {
                 let second = match tok.parse::<u8>() {
                     Ok(v) => v,
                     Err(_) => return Err(MailParseError::Generic("Invalid second")),
@@ -154,60 +183,20 @@ pub fn dateparse(date: &str) -> Result<i64, MailParseError> {
                 state = DateParseState::Timezone;
                 continue;
             }
-            DateParseState::Timezone => {
-                let (tz, tz_sign) = match tok.parse::<i32>() {
-                    Ok(v) if !(-2400..=2400).contains(&v) => {
-                        return Err(MailParseError::Generic("Invalid timezone"));
-                    }
-                    Ok(v) if v < 0 => (-v, -1),
-                    Ok(v) => (v, 1),
-                    Err(_) => {
-                        match tok.to_uppercase().as_str() {
-                            // This list taken from IETF RFC 822
-                            "UTC" | "UT" | "GMT" | "Z" => (0, 1),
-                            "EDT" => (400, -1),
-                            "EST" | "CDT" => (500, -1),
-                            "CST" | "MDT" => (600, -1),
-                            "MST" | "PDT" => (700, -1),
-                            "PST" => (800, -1),
-                            // Military time zones (RFC 822, RFC 5322).  A-M (except J) are negative offsets, N-Y are positive.  J is not used.
-                            "A" => (100, -1),
-                            "B" => (200, -1),
-                            "C" => (300, -1),
-                            "D" => (400, -1),
-                            "E" => (500, -1),
-                            "F" => (600, -1),
-                            "G" => (700, -1),
-                            "H" => (800, -1),
-                            "I" => (900, -1),
-                            // "J" is not used
-                            "K" => (1000, -1),
-                            "L" => (1100, -1),
-                            "M" => (1200, -1),
-                            "N" => (100, 1),
-                            "O" => (200, 1),
-                            "P" => (300, 1),
-                            "Q" => (400, 1),
-                            "R" => (500, 1),
-                            "S" => (600, 1),
-                            "T" => (700, 1),
-                            "U" => (800, 1),
-                            "V" => (900, 1),
-                            "W" => (1000, 1),
-                            "X" => (1100, 1),
-                            "Y" => (1200, 1),
-                            _ => return Err(MailParseError::Generic("Invalid timezone")),
-                        }
-                    }
+            DateParseState::Second
+                if split_zone(tok).1.is_some() && !tok.starts_with(['+', '-']) =>
+            {
+                let (tok, zone) = split_zone(tok);
+                let second = match tok.parse::<u8>() {
+                    Ok(v) => v,
+                    Err(_) => return Err(MailParseError::Generic("Invalid second")),
                 };
-                let tz_hours = tz / 100;
-                let tz_mins = tz % 100;
-                let tz_delta = (tz_hours * 3600) + (tz_mins * 60);
-                if tz_sign < 0 {
-                    result += i64::from(tz_delta);
-                } else {
-                    result -= i64::from(tz_delta);
-                }
+                result += i64::from(second);
+                result += timezone_delta(zone.unwrap_or_default())?;
+                break;
+            }
+            DateParseState::Second | DateParseState::Timezone => {
+                result += timezone_delta(tok)?;
                 break;
             }
         }
@@ -257,6 +246,47 @@ mod tests {
 
         // Day cannot be zero.
         assert!(dateparse("Wed, 0 Jan 1970 00:00:00 +0000").is_err());
+
+        // Seconds are optional (RFC 5322 3.3), whatever the zone.
+        assert_eq!(
+            dateparse("Tue, 10 Mar 2026 10:00 +0100").unwrap(),
+            1773133200
+        );
+        assert_eq!(
+            dateparse("Tue, 10 Mar 2026 10:00 -0500").unwrap(),
+            1773154800
+        );
+        assert_eq!(
+            dateparse("Tue, 10 Mar 2026 10:00 +0530").unwrap(),
+            1773117000
+        );
+        for zone in ["GMT", "UT", "UTC", "Z", "+0000", "-0000"] {
+            let date = format!("Tue, 10 Mar 2026 10:00 {zone}");
+            assert_eq!(dateparse(&date).unwrap(), 1773136800, "{date}");
+        }
+        assert_eq!(dateparse("Tue, 10 Mar 2026 10:00 EST").unwrap(), 1773154800);
+        assert_eq!(dateparse("Sun, 7 Jun 92 14:02 CDT").unwrap(), 707943720);
+        assert_eq!(dateparse("26 Dec 1991 20:45").unwrap(), 693780300);
+        // A zone written against the time.
+        assert_eq!(dateparse("01 Jan 2001 00:01+0000").unwrap(), 978307260);
+        assert_eq!(dateparse("01 Jan 2001 00:01:30-0100").unwrap(), 978310890);
+        // Obsolete forms (RFC 5322 4.3): tabs, two- and three-digit years, other zone names
+        // as -0000 (no information, so UTC), dates before 1970.
+        assert_eq!(
+            dateparse("Fri,\t21 Nov\t1997 09:55:06\t-0600").unwrap(),
+            880127706
+        );
+        assert_eq!(dateparse("21 Nov 97 09:55:06 GMT").unwrap(), 880106106);
+        assert_eq!(dateparse("21 Nov 097 09:55:06 GMT").unwrap(), 880106106);
+        assert_eq!(dateparse("1 Jan 49 00:00:00 GMT").unwrap(), 2493072000);
+        assert_eq!(dateparse("1 Jan 50 00:00:00 GMT").unwrap(), -631152000);
+        assert_eq!(dateparse("Tue, 9 Jun 92 03:45:24 JST").unwrap(), 708061524);
+        assert_eq!(
+            dateparse("Thu, 13 Feb 1969 23:32:54 -0330").unwrap(),
+            -27723426
+        );
+        assert!(dateparse("Tue, 10 Mar 2026 10:00 +01x0").is_err());
+        assert!(dateparse("1 Jan 1899 00:00:00 GMT").is_err());
 
         // Regression test for integer overflow on invalid timezone.
         assert!(dateparse("Thu, 1 Jan 1970 00:00:00 +2147483647").is_err());

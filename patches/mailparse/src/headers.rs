@@ -40,13 +40,13 @@ impl<'a> Headers<'a> {
 ///     use mailparse::{parse_mail, headers::Headers};
 ///     let mail = parse_mail(concat!(
 ///             "Subject: foo\n",
-///             "Another header: bar\n",
+///             "Another-Header: bar\n",
 ///             "\n",
 ///             "Body starts here").as_bytes())
 ///         .unwrap();
 ///     let mut iter = mail.get_headers().into_iter();
 ///     assert_eq!(iter.next().unwrap().get_key(), "Subject");
-///     assert_eq!(iter.next().unwrap().get_key(), "Another header");
+///     assert_eq!(iter.next().unwrap().get_key(), "Another-Header");
 /// ```
 impl<'a> IntoIterator for Headers<'a> {
     type Item = &'a MailHeader<'a>;
@@ -64,14 +64,14 @@ impl<'a> IntoIterator for Headers<'a> {
 ///     use mailparse::parse_mail;
 ///     let mail = parse_mail(concat!(
 ///             "Subject: foo\n",
-///             "Another header: bar\n",
+///             "Another-Header: bar\n",
 ///             "\n",
 ///             "Body starts here").as_bytes())
 ///         .unwrap();
 ///     let mut headers = mail.get_headers();
 ///     assert_eq!(format!("{:?}", headers), "Headers { \
 ///                headers: [MailHeader { key: \"Subject\", value: \"foo\" }, \
-///                MailHeader { key: \"Another header\", value: \"bar\" }] }");
+///                MailHeader { key: \"Another-Header\", value: \"bar\" }] }");
 /// ```
 impl<'a> fmt::Debug for Headers<'a> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

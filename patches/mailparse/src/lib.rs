@@ -145,6 +145,36 @@ fn find_from_u8_line_prefix(line: &[u8], ix_start: usize, key: &[u8]) -> Option<
     None
 }
 
+// A boundary delimiter line (RFC 2046 5.1.1): `key` at the start of a line,
+// followed by `--` (the close delimiter), or by nothing but spaces and tabs up
+// to the line end. A line that only starts with `key` (the boundary of a
+// nested multipart that extends this one, `==_` and `==_D`) is not one.
+fn find_boundary_line(data: &[u8], ix_start: usize, key: &[u8]) -> Option<usize> {
+    let mut start = ix_start;
+    while let Some(ix) = find_from_u8_line_prefix(data, start, key) {
+        let rest = &data[ix + key.len()..];
+        let padding = rest
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(rest.len());
+        if rest.starts_with(b"--") || matches!(rest.get(padding), None | Some(b'\r' | b'\n')) {
+            return Some(ix);
+        }
+        start = ix + 1;
+    }
+    None
+}
+
+#[test]
+fn test_find_boundary_line() {
+    let data = b"--b\r\n--bD\r\nx\r\n--b \t\r\n--bD--\r\n--b--";
+    assert_eq!(find_boundary_line(data, 0, b"--b"), Some(0));
+    assert_eq!(find_boundary_line(data, 1, b"--b"), Some(14));
+    assert_eq!(find_boundary_line(data, 15, b"--b"), Some(29));
+    assert_eq!(find_boundary_line(b"--b", 0, b"--b"), Some(0));
+    assert_eq!(find_boundary_line(b"x\n--bc", 0, b"--b"), None);
+}
+
 #[test]
 fn test_find_from_u8_line_prefix() {
     assert_eq!(find_from_u8_line_prefix(b"hello world", 0, b"he"), Some(0));
@@ -585,6 +615,13 @@ impl<'a> MailHeaderMap for [MailHeader<'a>] {
 /// returned tuple.
 /// Error values are returned if there was some sort of parsing error.
 ///
+/// A header block not ended by a blank line ends before the first line that
+/// is neither a header field (`name:` with a printable name, RFC 5322 2.2,
+/// white space allowed before the colon as in 4.5) nor a continuation line:
+/// the body starts there, as in Python's email package and MimeKit. Such a
+/// line followed by header fields up to a blank line is instead taken as a
+/// malformed header line (all of it the key) and the block goes on.
+///
 /// # Examples
 /// ```
 ///     use mailparse::{parse_headers, MailHeaderMap};
@@ -616,11 +653,61 @@ pub fn parse_headers(raw_data: &[u8]) -> Result<(Vec<MailHeader<'_>>, usize), Ma
                 ));
             }
         }
+        if !is_field_line(&raw_data[ix..])
+            && !matches!(raw_data[ix], b' ' | b'\t')
+            && !fields_then_blank_line(&raw_data[ix..])
+        {
+            // Neither a header field nor a continuation: the body starts here.
+            break;
+        }
         let (header, ix_next) = parse_header(&raw_data[ix..])?;
         headers.push(header);
         ix += ix_next;
     }
     Ok((headers, ix))
+}
+
+/// Whether `data` starts with a header field: a name of printable ASCII other
+/// than the colon, white space allowed before the colon (RFC 5322 4.5), then
+/// the colon. Looks only at the name's bytes.
+fn is_field_line(data: &[u8]) -> bool {
+    let name_len = data
+        .iter()
+        .position(|&b| !(b'!'..=b'~').contains(&b) || b == b':')
+        .unwrap_or(data.len());
+    if name_len == 0 {
+        return false;
+    }
+    let rest = &data[name_len..];
+    let blanks = rest
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(rest.len());
+    rest.get(blanks) == Some(&b':')
+}
+
+/// Whether the line `data` starts with is followed by at least one header
+/// field and then only fields and continuation lines up to a blank line.
+fn fields_then_blank_line(data: &[u8]) -> bool {
+    let mut fields = 0;
+    let mut rest = match bytescan::find_byte(data, b'\n') {
+        Some(i) => &data[i + 1..],
+        None => return false,
+    };
+    loop {
+        match rest.first() {
+            None => return false,
+            Some(b'\n') => return fields > 0,
+            Some(b'\r') if rest.get(1) == Some(&b'\n') => return fields > 0,
+            Some(b' ' | b'\t') => {}
+            Some(_) if is_field_line(rest) => fields += 1,
+            Some(_) => return false,
+        }
+        rest = match bytescan::find_byte(rest, b'\n') {
+            Some(i) => &rest[i + 1..],
+            None => return false,
+        };
+    }
 }
 
 /// A struct to hold a more structured representation of the Content-Type header.
@@ -681,7 +768,7 @@ impl ParsedContentType {
 ///     use mailparse::{parse_header, parse_content_type};
 ///     let (parsed, _) = parse_header(b"Content-Type: bogus").unwrap();
 ///     let ctype = parse_content_type(&parsed.get_value());
-///     assert_eq!(ctype.mimetype, "bogus");
+///     assert_eq!(ctype.mimetype, "text/plain"); // invalid: RFC 2045 5.2
 ///     assert_eq!(ctype.charset, "us-ascii");
 ///     assert_eq!(ctype.params.get("boundary"), None);
 ///     assert_eq!(ctype.params.get("charset"), None);
@@ -697,7 +784,12 @@ impl ParsedContentType {
 /// ```
 pub fn parse_content_type(header: &str) -> ParsedContentType {
     let params = parse_param_content(header);
-    let mimetype = params.value.to_lowercase();
+    let mut mimetype = params.value.to_lowercase();
+    if !is_valid_mimetype(&mimetype) {
+        // RFC 2045 section 5.2: an invalid Content-Type (`text`, `text/`, `a/b/c`, ...) is
+        // taken as text/plain. The parameters (a charset) are kept.
+        mimetype = "text/plain".to_string();
+    }
     let charset = params
         .params
         .get("charset")
@@ -709,6 +801,16 @@ pub fn parse_content_type(header: &str) -> ParsedContentType {
         charset,
         params: params.params,
     }
+}
+
+/// `type/subtype`, both RFC 2045 tokens.
+fn is_valid_mimetype(mimetype: &str) -> bool {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+    };
+    matches!(mimetype.split_once('/'), Some((t, s)) if token(t) && token(s))
 }
 
 /// The possible disposition types in a Content-Disposition header. A more
@@ -1017,18 +1119,17 @@ fn parse_multipart(
     depth: u8,
 ) -> Result<(Vec<ParsedMail<'_>>, usize), MailParseError> {
     let mut subparts = Vec::new();
-    let mut ix_body_end = ix_body;
+    // When the boundary never occurs, the whole body stays the body (there are no parts).
+    let mut ix_body_end = raw_data.len();
 
-    if let Some(ix_boundary_start) =
-        find_from_u8_line_prefix(raw_data, ix_body, boundary.as_bytes())
-    {
+    if let Some(ix_boundary_start) = find_boundary_line(raw_data, ix_body, boundary.as_bytes()) {
         ix_body_end = strip_trailing_crlf(raw_data, ix_body, ix_boundary_start);
         let mut ix_boundary_end = ix_boundary_start + boundary.len();
         while let Some(ix_part_start) =
             find_from_u8(raw_data, ix_boundary_end, b"\n").map(|v| v + 1)
         {
             let ix_part_boundary_start =
-                find_from_u8_line_prefix(raw_data, ix_part_start, boundary.as_bytes());
+                find_boundary_line(raw_data, ix_part_start, boundary.as_bytes());
             let ix_part_end = ix_part_boundary_start
                 .map(|x| strip_trailing_crlf(raw_data, ix_part_start, x))
                 // if there is no terminating boundary, assume the part end is the end of the email
@@ -1199,14 +1300,19 @@ fn parse_param_content(content: &str) -> ParamContent {
     // each segment on its own (which would corrupt the split character).
     let mut octet_segments: BTreeMap<String, (Vec<u8>, Charset)> = BTreeMap::new();
     for (k, (e, strip)) in encodings {
-        let charset = match Charset::for_label_no_replacement(e.as_bytes()) {
+        // A blank charset is allowed (RFC 2231 section 4); a blank or unknown one is read
+        // as UTF-8 (which US-ASCII is a subset of), invalid sequences as U+FFFD.
+        let charset = match Charset::for_label_no_replacement(e.as_bytes())
+            .or_else(|| Charset::for_label_no_replacement(b"utf-8"))
+        {
             Some(charset) => charset,
-            // Unknown charset: leave the raw `name*` value in the map untouched.
             None => continue,
         };
         let percent_encoded_value = map.remove(&format!("{}*", k)).unwrap();
         let octets = if strip {
-            percent_decode(percent_encoded_value.splitn(3, '\'').nth(2).unwrap_or(""))
+            // Without the two ticks of `charset'language'`, the whole value is the text.
+            let text = percent_encoded_value.splitn(3, '\'').nth(2);
+            percent_decode(text.unwrap_or(&percent_encoded_value))
         } else {
             percent_decode(&percent_encoded_value)
         };
@@ -1826,16 +1932,79 @@ mod tests {
         assert_eq!(parsed.get_first_value("Key"), Some("value".to_string()));
         assert_eq!(parsed.get_first_value("With"), Some("CRLF".to_string()));
 
-        let (parsed, _) = parse_headers(b"Bad\nKey\n").unwrap();
-        assert_eq!(parsed.len(), 2);
-        assert_eq!(parsed.get_first_value("Bad"), Some("".to_string()));
-        assert_eq!(parsed.get_first_value("Key"), Some("".to_string()));
+        // Lines that are not header fields start the body (test_header_block_without_blank_line).
+        let (parsed, ix) = parse_headers(b"Bad\nKey\n").unwrap();
+        assert_eq!(parsed.len(), 0);
+        assert_eq!(ix, 0);
 
-        let (parsed, _) = parse_headers(b"K:V\nBad\nKey").unwrap();
-        assert_eq!(parsed.len(), 3);
+        let (parsed, ix) = parse_headers(b"K:V\nBad\nKey").unwrap();
+        assert_eq!(parsed.len(), 1);
         assert_eq!(parsed.get_first_value("K"), Some("V".to_string()));
+        assert_eq!(ix, 4);
+
+        let (parsed, _) = parse_headers(b"K:V\nBad\nKey:\n\n").unwrap();
+        assert_eq!(parsed.len(), 3);
         assert_eq!(parsed.get_first_value("Bad"), Some("".to_string()));
         assert_eq!(parsed.get_first_value("Key"), Some("".to_string()));
+    }
+
+    #[test]
+    fn test_multipart_whose_boundary_never_occurs_keeps_its_body() {
+        let mail =
+            parse_mail(b"Content-Type: multipart/mixed; boundary=b\r\n\r\nHi there.\r\n").unwrap();
+        assert!(mail.subparts.is_empty());
+        assert_eq!(mail.get_body_raw().unwrap(), b"Hi there.\r\n");
+    }
+
+    #[test]
+    fn test_nested_boundary_extending_the_outer_one() {
+        let mail = parse_mail(
+            b"Content-Type: multipart/mixed; boundary=\"==_\"\r\n\r\n--==_\r\n\
+              Content-Type: text/plain\r\n\r\nthe text\r\n--==_\r\n\
+              Content-Type: multipart/appledouble; boundary=\"==_D\"\r\n\r\n--==_D\r\n\
+              Content-Type: application/applefile\r\n\r\nfork 1\r\n--==_D\r\n\
+              Content-Type: application/octet-stream\r\n\r\nfork 2\r\n--==_D--\r\n\r\n--==_--\r\n",
+        )
+        .unwrap();
+        assert_eq!(mail.subparts.len(), 2);
+        assert_eq!(mail.subparts[0].get_body().unwrap(), "the text");
+        let inner = &mail.subparts[1];
+        assert_eq!(inner.subparts.len(), 2);
+        assert_eq!(inner.subparts[1].get_body_raw().unwrap(), b"fork 2");
+    }
+
+    #[test]
+    fn test_header_block_without_blank_line() {
+        // The body starts at the first line that is not a header field.
+        let raw = b"Subject: x\r\nFrom: a@b.c\r\nThis is the body.\r\nMore: body\r\n";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert_eq!(headers.len(), 2);
+        assert_eq!(&raw[ix..], b"This is the body.\r\nMore: body\r\n");
+        let raw = b"Subject: x\nHello, world: not a name\n\nmore\n";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert_eq!(headers.len(), 1);
+        assert_eq!(&raw[ix..], b"Hello, world: not a name\n\nmore\n");
+        let raw = b"Just a body\r\n\r\nafter a blank line\r\n";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert!(headers.is_empty());
+        assert_eq!(ix, 0);
+        // Inside a part too.
+        let mail = parse_mail(
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nthe text\r\n--b--\r\n",
+        )
+        .unwrap();
+        assert_eq!(mail.subparts[0].get_body().unwrap(), "the text");
+        // A stray line followed by fields and a blank line stays in the block.
+        let raw = b"From: a@b.c\r\nnot a header\r\nSubject: s\r\n  folded\r\n\r\nbody";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert_eq!(headers.len(), 3);
+        assert_eq!(headers.get_first_value("Subject").unwrap(), "s folded");
+        assert_eq!(&raw[ix..], b"body");
+        // Obsolete white space before the colon is a field (RFC 5322 4.5).
+        let raw = b"Subject  : s\r\nTo\t: t\r\n\r\nbody";
+        let (headers, ix) = parse_headers(raw).unwrap();
+        assert_eq!(headers.len(), 2);
+        assert_eq!(&raw[ix..], b"body");
     }
 
     #[test]
@@ -1854,6 +2023,25 @@ mod tests {
         assert_eq!(ctype.mimetype, "multipart/bar");
         assert_eq!(ctype.charset, "us-ascii");
         assert_eq!(ctype.params.get("boundary").unwrap(), "foo");
+
+        // RFC 2045 5.2: an invalid type is text/plain, its parameters kept.
+        for invalid in [
+            "text",
+            "text/",
+            "/plain",
+            "text/pl ain",
+            "a/b/c",
+            "",
+            "text/(x)",
+        ] {
+            let ctype = parse_content_type(&format!("{invalid}; charset=utf-8"));
+            assert_eq!(ctype.mimetype, "text/plain", "{invalid}");
+            assert_eq!(ctype.charset, "utf-8", "{invalid}");
+        }
+        assert_eq!(
+            parse_content_type("Application/X-Foo+Bar.1").mimetype,
+            "application/x-foo+bar.1"
+        );
     }
 
     #[test]
@@ -2068,13 +2256,14 @@ mod tests {
         assert_eq!(parsed.params["filename"], "\u{2021}.bin");
         assert!(!parsed.params.contains_key("filename*"));
 
+        // A blank or unknown charset: the octets as UTF-8.
         let parsed = parse_param_content("attachment; filename*='foo'%e2%80%A1.bin");
-        assert_eq!(parsed.params["filename*"], "'foo'%e2%80%A1.bin");
-        assert!(!parsed.params.contains_key("filename"));
+        assert_eq!(parsed.params["filename"], "\u{2021}.bin");
+        assert!(!parsed.params.contains_key("filename*"));
 
         let parsed = parse_param_content("attachment; filename*=nonexistent'foo'%e2%80%a1.bin");
-        assert_eq!(parsed.params["filename*"], "nonexistent'foo'%e2%80%a1.bin");
-        assert!(!parsed.params.contains_key("filename"));
+        assert_eq!(parsed.params["filename"], "\u{2021}.bin");
+        assert!(!parsed.params.contains_key("filename*"));
 
         let parsed = parse_param_content(
             "attachment; filename*0*=utf-8'en'%e2%80%a1; filename*1*=%e2%80%A1.bin",
@@ -2106,6 +2295,47 @@ mod tests {
         assert_eq!(parsed.params["filename"], "foo.bin");
         assert_eq!(parsed.params["filename*0*"], "utf-8'en'%e2%80%a1");
         assert!(!parsed.params.contains_key("filename*0"));
+    }
+
+    #[test]
+    fn test_parameter_blank_or_unknown_charset_in_every_mix() {
+        let value =
+            |content: &str, key: &str| parse_param_content(content).params.get(key).cloned();
+        // RFC 2231 section 4 allows a blank charset (and language).
+        for content in [
+            "multipart/mixed; boundary*=''XYZ",
+            "multipart/mixed; boundary*=\"''XYZ\"",
+            "multipart/mixed; boundary*=\"ansi-x3.4-1968''XYZ\"",
+            "multipart/mixed; boundary*=x-unknown'en'XYZ",
+            "multipart/mixed; boundary*=us-ascii''XYZ",
+            "multipart/mixed; boundary*0*=''X; boundary*1=YZ",
+            "multipart/mixed; boundary*0*=''X; boundary*1*=Y; boundary*2=\"Z\"",
+            "multipart/mixed; boundary*0=X; boundary*1*=%59; boundary*2=Z",
+            "multipart/mixed; boundary*0=\"X\"; boundary*1=\"YZ\"",
+            "multipart/mixed; boundary*0*=x-unknown''%58; boundary*1*=%59%5A",
+        ] {
+            assert_eq!(
+                value(content, "boundary").as_deref(),
+                Some("XYZ"),
+                "{content}"
+            );
+        }
+        assert_eq!(
+            value("attachment; filename*=''a.txt", "filename").as_deref(),
+            Some("a.txt")
+        );
+        assert_eq!(
+            value(
+                "attachment; filename*0*=''na%C3%AFve; filename*1=\".txt\"",
+                "filename"
+            )
+            .as_deref(),
+            Some("na\u{EF}ve.txt")
+        );
+        assert_eq!(
+            value("attachment; filename*=''%FF.txt", "filename").as_deref(),
+            Some("\u{FFFD}.txt")
+        );
     }
 
     #[test]

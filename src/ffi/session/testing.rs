@@ -6,10 +6,16 @@ use std::ffi::CStr;
 use crate::core;
 use crate::ffi::message::*;
 
+/// A host-owned message handle made from raw RFC 5322 bytes (free it with
+/// `email_message_free`): lets tests read mail through the C accessors without a server.
+pub fn message_from_raw(raw: Vec<u8>) -> *mut EmailMessage {
+    crate::ffi::message::into_handle(core::Message::from_raw(raw))
+}
+
 /// Makes a message handle from raw bytes, calls every C accessor on it (with in-range and
 /// out-of-range indexes), touches every string returned, and frees it.
 pub fn exercise_message_accessors(raw: Vec<u8>) {
-    let m = crate::ffi::message::into_handle(core::Message::from_raw(raw));
+    let m = message_from_raw(raw);
     let touch = |p: *const std::ffi::c_char| {
         if !p.is_null() {
             // SAFETY: imapmail returns NUL-terminated strings owned by the live message.
