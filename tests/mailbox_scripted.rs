@@ -483,6 +483,35 @@ fn store_on_a_missing_uid_is_not_found() {
     assert_eq!(email_close_session(s), EMAIL_OK);
 }
 
+#[test]
+fn flags_and_moves_in_a_folder_opened_read_only_are_refused_before_sending() {
+    let server = Server::start("IMAP4rev1 UIDPLUS MOVE", |tag, cmd| {
+        cmd.starts_with("UID STORE 5 ")
+            .then(|| format!("* 2 FETCH (UID 5 FLAGS (\\Seen))\r\n{tag} OK done\r\n"))
+    });
+    let s = server.session();
+    ok(unsafe { email_select_folder(s, cstr("INBOX").as_ptr(), 1) });
+    let mark = server.commands().len();
+    assert_eq!(email_mark_read(s, 5, 1), EMAIL_ERR_SERVER);
+    assert!(last_message().contains("read-only"), "{}", last_message());
+    assert_eq!(
+        email_set_flags(s, 5, EMAIL_FLAG_FLAGGED, 1),
+        EMAIL_ERR_SERVER
+    );
+    assert_eq!(email_delete_message(s, 5), EMAIL_ERR_SERVER);
+    assert_eq!(
+        unsafe { email_move_message(s, 5, cstr("X").as_ptr(), ptr::null_mut()) },
+        EMAIL_ERR_SERVER
+    );
+    assert!(server.since(mark).is_empty(), "{:?}", server.since(mark));
+    // Opened for writing again, the same calls are sent.
+    ok(unsafe { email_select_folder(s, cstr("INBOX").as_ptr(), 0) });
+    let mark = server.commands().len();
+    ok(email_mark_read(s, 5, 1));
+    assert_eq!(server.since(mark), ["UID STORE 5 +FLAGS (\\Seen)"]);
+    assert_eq!(email_close_session(s), EMAIL_OK);
+}
+
 /// A server without UIDPLUS that, like GNU Mailutils imap4d, takes a UID beyond the last as
 /// the last message's (UID 7 here): it answers `UID FETCH 99 (UID)` with UID 7's FETCH.
 fn last_for_unknown(tag: &str, cmd: &str) -> Option<String> {

@@ -437,6 +437,19 @@ impl Session {
         f(self.deleted_marks.entry(self.folder.clone()).or_default())
     }
 
+    /// Fails with Server when the selected folder was opened read-only (EXAMINE): servers
+    /// answer a STORE there with OK and change nothing (Dovecot: "Store ignored with read-only
+    /// mailbox"), which would make a flag change look done.
+    fn require_writable(&mut self, what: &str) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Server(format!(
+                "{what}: folder {:?} is selected read-only; select it for writing to change flags or move messages",
+                self.folder
+            )));
+        }
+        Ok(())
+    }
+
     /// Fails with NotFound unless a message with this UID is in the selected folder.
     ///
     /// Asks `UID FETCH n (UID)` and accepts only a FETCH carrying that very UID: some servers
@@ -706,6 +719,7 @@ impl Session {
         for k in keywords {
             check_keyword(k)?;
         }
+        self.require_writable(&format!("UID STORE {uid}"))?;
         let mut names: Vec<&str> = flag_names(bits);
         names.extend(keywords.iter().copied());
         let sign = if add { '+' } else { '-' };
@@ -875,6 +889,7 @@ impl Session {
     pub fn move_message(&mut self, uid: u32, folder: &str) -> Result<u32> {
         check_uid(uid)?;
         check_folder(folder)?;
+        self.require_writable(&format!("UID MOVE {uid} to {folder}"))?;
         if self.has_capability("MOVE")? {
             self.require_folder(folder, true)
                 .map_err(|e| e.context(&format!("UID MOVE {uid} to {folder}")))?;
