@@ -83,7 +83,12 @@
 #define EMAIL_ERR_SERVER -6
 
 /**
- * The server sent something unparseable or over a limit.
+ * The server sent something unparseable or over a limit. Tolerance: a bare LF is accepted
+ * wherever CRLF is due, and a complete untagged response that does not parse is skipped (noted
+ * in the trace); when it was the very answer a call needed, that call fails with this status
+ * and the session stays usable. Only a broken frame (a literal cut short, a line, nesting or
+ * answer over its limit), a wrong tag or a line that is neither untagged nor a continuation
+ * ends the session (later calls: `EMAIL_ERR_DISCONNECTED`). See docs/reliability.md.
  */
 #define EMAIL_ERR_PROTOCOL -7
 
@@ -363,7 +368,8 @@ typedef int32_t (*EmailProgressCallback)(uint64_t done, uint64_t total, void *us
  * one protocol line (`len` bytes, without CRLF, not NUL-terminated, valid only during the call)
  * and the `user_data` given to `email_set_trace_callback`. Credentials never reach it: LOGIN
  * arguments and AUTHENTICATE payloads are replaced by `<redacted>`, and literal data (message
- * bodies) by a line `[literal: N bytes]`. It runs on the thread that moves the bytes: the
+ * bodies) by a line `[literal: N bytes]`; a response skipped because it does not parse (the
+ * tolerance of `EMAIL_ERR_PROTOCOL`) comes as `[skipped: ...]` with its first bytes. It runs on the thread that moves the bytes: the
  * thread of the host's call on the session for most lines, but a library thread for the lines
  * of a read fetched ahead (`email_read_first`, `email_read_next`, `email_read_first_search`,
  * `email_get_all`), possibly after the host's call returned. Never on two threads at once for

@@ -23,7 +23,12 @@ pub const EMAIL_ERR_TLS: isize = -4;
 pub const EMAIL_ERR_AUTH: isize = -5;
 /// The server answered NO or BAD.
 pub const EMAIL_ERR_SERVER: isize = -6;
-/// The server sent something unparseable or over a limit.
+/// The server sent something unparseable or over a limit. Tolerance: a bare LF is accepted
+/// wherever CRLF is due, and a complete untagged response that does not parse is skipped (noted
+/// in the trace); when it was the very answer a call needed, that call fails with this status
+/// and the session stays usable. Only a broken frame (a literal cut short, a line, nesting or
+/// answer over its limit), a wrong tag or a line that is neither untagged nor a continuation
+/// ends the session (later calls: `EMAIL_ERR_DISCONNECTED`). See docs/reliability.md.
 pub const EMAIL_ERR_PROTOCOL: isize = -7;
 /// The server did not answer within `timeout_ms`.
 pub const EMAIL_ERR_TIMEOUT: isize = -8;

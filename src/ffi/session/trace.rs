@@ -19,7 +19,8 @@ pub const EMAIL_TRACE_RECEIVED: i32 = 1;
 /// one protocol line (`len` bytes, without CRLF, not NUL-terminated, valid only during the call)
 /// and the `user_data` given to `email_set_trace_callback`. Credentials never reach it: LOGIN
 /// arguments and AUTHENTICATE payloads are replaced by `<redacted>`, and literal data (message
-/// bodies) by a line `[literal: N bytes]`. It runs on the thread that moves the bytes: the
+/// bodies) by a line `[literal: N bytes]`; a response skipped because it does not parse (the
+/// tolerance of `EMAIL_ERR_PROTOCOL`) comes as `[skipped: ...]` with its first bytes. It runs on the thread that moves the bytes: the
 /// thread of the host's call on the session for most lines, but a library thread for the lines
 /// of a read fetched ahead (`email_read_first`, `email_read_next`, `email_read_first_search`,
 /// `email_get_all`), possibly after the host's call returned. Never on two threads at once for
