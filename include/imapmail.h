@@ -643,19 +643,6 @@ const uint8_t *email_attachment_data(const EmailMessage *m, size_t index, size_t
 intptr_t email_attachment_save(const EmailMessage *m, size_t index, const char *directory);
 
 /**
- * Fetches the whole message (body and attachments) for a message read with
- * `EMAIL_READ_HEADERS` (WINDEV's header-first reading), from the session it was read with,
- * whose selected folder must still be the message's folder. Afterwards the message's body,
- * HTML, attachments and source accessors give the whole message; strings handed out before
- * stay valid. A running read iteration is not disturbed. Never sets \Seen. Loading a message
- * twice does nothing.
- *
- * Returns `EMAIL_OK`, `EMAIL_ERR_HANDLE`, `EMAIL_ERR_NOT_FOUND` (the message is gone or
- * another folder is selected), or a network error.
- */
-intptr_t email_message_load_body(EmailSession *s, const EmailMessage *m);
-
-/**
  * A new, empty query: it matches every message until criteria are added. Free it with
  * `email_search_free`. Never NULL (except when out of memory, which aborts).
  */
@@ -1247,6 +1234,19 @@ intptr_t email_count(EmailSession *s, uint32_t read_flags);
  * `exists` must be NULL or writable.
  */
 intptr_t email_idle(EmailSession *s, uint32_t timeout_ms, uint32_t *exists);
+
+/**
+ * Fetches the whole message (body and attachments) for a message read with
+ * `EMAIL_READ_HEADERS` (WINDEV's header-first reading), from the session it was read with,
+ * whose selected folder must still be the message's folder. Afterwards the message's body,
+ * HTML, attachments and source accessors give the whole message; strings handed out before
+ * stay valid. A running read iteration is not disturbed. Never sets \Seen. Loading a message
+ * twice does nothing.
+ *
+ * Returns `EMAIL_OK`, `EMAIL_ERR_HANDLE`, `EMAIL_ERR_NOT_FOUND` (the message is gone or
+ * another folder is selected), or a network error.
+ */
+intptr_t email_message_load_body(EmailSession *s, const EmailMessage *m);
 
 /**
  * Marks a message read earlier (from the selected folder) read or unread, as

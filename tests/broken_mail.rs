@@ -19,6 +19,7 @@ use capi::*;
 use imapmail::core::Message;
 use imapmail::ffi::error::*;
 use imapmail::ffi::message::*;
+use imapmail::ffi::session::mailbox::email_message_load_body;
 use imapmail::ffi::session::*;
 
 /// The messages of tests/broken, sorted, plus the generated huge-header one.

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use imapmail::ffi::error::*;
 use imapmail::ffi::message::*;
+use imapmail::ffi::session::mailbox::email_message_load_body;
 use imapmail::ffi::session::*;
 
 fn text(p: *const c_char) -> Option<String> {

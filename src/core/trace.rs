@@ -23,7 +23,6 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::error::{Error, Result};
 use super::guard::Sink;
-use super::options::SessionOptions;
 use super::trace_queue::TraceQueue;
 
 /// Stands for a credential in the trace.
@@ -89,11 +88,15 @@ impl Tracer {
         Ok(tracer)
     }
 
-    /// The tracer of a session: its `trace_file` and `trace_queue` options.
-    pub fn for_options(opts: &SessionOptions) -> Result<Tracer> {
-        let tracer = Tracer::new(opts.trace_file.as_deref())?;
-        if let Some(queue) = &opts.trace_queue {
-            tracer.sinks().queue = Some(Arc::clone(&queue.0));
+    /// The tracer of a session: its `trace_file` and `trace_queue` options (the queue is
+    /// shared with the session's options, where the host takes lines from it).
+    pub fn with_sinks(
+        trace_file: Option<&std::path::Path>,
+        queue: Option<&Arc<TraceQueue>>,
+    ) -> Result<Tracer> {
+        let tracer = Tracer::new(trace_file)?;
+        if let Some(queue) = queue {
+            tracer.sinks().queue = Some(Arc::clone(queue));
             tracer.update();
         }
         Ok(tracer)

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::core::message::RecipientKind;
 use crate::core::{self, files};
-use crate::ffi::error::{set_last_error, EMAIL_ERR_HANDLE, EMAIL_ERR_PROTOCOL, EMAIL_OK};
+use crate::ffi::status::{set_last_error, EMAIL_ERR_HANDLE, EMAIL_ERR_PROTOCOL, EMAIL_OK};
 use crate::ffi::util::{
     arg_str, boundary, lock, status_call, to_cstring, Failure, Owner, Registry,
 };
@@ -538,29 +538,25 @@ pub unsafe extern "C" fn email_attachment_save(
     })
 }
 
-/// Fetches the whole message (body and attachments) for a message read with
-/// `EMAIL_READ_HEADERS` (WINDEV's header-first reading), from the session it was read with,
-/// whose selected folder must still be the message's folder. Afterwards the message's body,
-/// HTML, attachments and source accessors give the whole message; strings handed out before
-/// stay valid. A running read iteration is not disturbed. Never sets \Seen. Loading a message
-/// twice does nothing.
-///
-/// Returns `EMAIL_OK`, `EMAIL_ERR_HANDLE`, `EMAIL_ERR_NOT_FOUND` (the message is gone or
-/// another folder is selected), or a network error.
-#[no_mangle]
-pub extern "C" fn email_message_load_body(
-    s: *mut crate::ffi::session::EmailSession,
+/// Fails with a handle error unless `m` is a live message.
+pub(crate) fn require_live(m: *const EmailMessage) -> Result<(), Failure> {
+    MESSAGES
+        .get(m)
+        .map(|_| ())
+        .ok_or_else(|| Failure::handle("message"))
+}
+
+/// Gives a message read with `EMAIL_READ_HEADERS` its whole body, loaded by `load` (once: a
+/// message already whole, or loaded before, is left as it is). For `email_message_load_body`.
+pub(crate) fn load_body(
     m: *const EmailMessage,
-) -> crate::ffi::IntPtr {
-    status_call(|| {
-        let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
-        crate::ffi::session::with_session(s, |session| {
-            if msg.full.get().is_some() || !msg.msg.headers_only() {
-                return Ok(EMAIL_OK);
-            }
-            let full = session.load_full(&msg.msg)?;
-            let _ = msg.full.set(full);
-            Ok(EMAIL_OK)
-        })
-    })
+    load: impl FnOnce(&core::Message) -> Result<core::Message, Failure>,
+) -> Result<isize, Failure> {
+    let msg = MESSAGES.get(m).ok_or_else(|| Failure::handle("message"))?;
+    if msg.full.get().is_some() || !msg.msg.headers_only() {
+        return Ok(EMAIL_OK);
+    }
+    let full = load(&msg.msg)?;
+    let _ = msg.full.set(full);
+    Ok(EMAIL_OK)
 }

@@ -1,6 +1,9 @@
 //! The C ABI shell. Each file holds the exports of one C type; this module holds the shared
 //! machinery: the panic boundary, argument checks, handle registries and error recording.
 
+// First, so that the status codes open the generated header.
+mod status;
+
 pub mod error;
 pub mod list;
 pub mod message;

@@ -15,7 +15,7 @@ use std::ffi::c_char;
 use std::sync::{Arc, Mutex};
 
 use crate::core::search::{imap_date, Criterion, DateKey, SearchQuery, TextField};
-use crate::ffi::error::{set_last_error, EMAIL_OK};
+use crate::ffi::status::{set_last_error, EMAIL_OK};
 use crate::ffi::util::{arg_str, boundary, lock, status_call, Failure, Owner, Registry};
 
 /// Search criteria (opaque). Made by `email_search_new`, freed by `email_search_free`. Not

@@ -8,7 +8,7 @@
 
 use std::ffi::{c_char, CStr};
 
-use crate::ffi::error::set_last_error;
+use crate::ffi::status::set_last_error;
 use crate::ffi::util::{boundary, Failure};
 
 /// Runs a copy function: its result, or 0 with the failure recorded. A success leaves this

@@ -3,12 +3,13 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::core::Error;
-use crate::ffi::error::{self as status, set_last_error};
+pub(crate) use crate::ffi::status::to_cstring;
+use crate::ffi::status::{self, set_last_error};
 
 /// A failure on its way to C: a status code and a message.
 #[derive(Debug, Clone)]
@@ -143,14 +144,6 @@ pub(crate) unsafe fn arg_opt_str<'a>(
     } else {
         // SAFETY: forwarded contract.
         unsafe { arg_str(p, what) }.map(Some)
-    }
-}
-
-/// A C string for text that may contain NUL (replaced by U+FFFD so nothing is cut silently).
-pub(crate) fn to_cstring(s: &str) -> CString {
-    match CString::new(s) {
-        Ok(c) => c,
-        Err(_) => CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default(),
     }
 }
 

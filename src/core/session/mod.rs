@@ -194,7 +194,10 @@ impl Session {
         if opts.host.is_empty() {
             return Err(Error::Argument("server name is empty".into()));
         }
-        let tracer = Tracer::for_options(&opts)?;
+        let tracer = Tracer::with_sinks(
+            opts.trace_file.as_deref(),
+            opts.trace_queue.as_ref().map(|q| &q.0),
+        )?;
         Session::open_traced(opts, creds, tracer)
     }
 

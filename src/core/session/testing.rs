@@ -18,7 +18,10 @@ pub fn open_over_stream<S: Read + Write + Send + 'static>(
     creds: &Credentials,
 ) -> Result<Session> {
     opts.security = Security::None;
-    let tracer = Tracer::for_options(&opts)?;
+    let tracer = Tracer::with_sinks(
+        opts.trace_file.as_deref(),
+        opts.trace_queue.as_ref().map(|q| &q.0),
+    )?;
     let transport = Transport::test(Box::new(stream), &opts, tracer.clone());
     crate::core::guard::on_parser_stack(move || Session::start(transport, tracer, opts, creds))
 }

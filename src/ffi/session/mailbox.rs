@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use super::{hand_out, read_options, with_session, EmailSession, EMAIL_READ_UNREAD};
 use crate::core::message::flags;
-use crate::ffi::error::{set_last_error, EMAIL_ERR_TOO_LARGE, EMAIL_OK, EMAIL_OUT};
 use crate::ffi::message::{
     email_message_message_id, email_message_size, email_message_uid, EmailMessage,
 };
 use crate::ffi::search::{self, EmailSearch, EmailUids};
+use crate::ffi::status::{set_last_error, EMAIL_ERR_TOO_LARGE, EMAIL_OK, EMAIL_OUT};
 use crate::ffi::strings::{self, EmailStrings};
 use crate::ffi::util::{arg_str, boundary, status_call, to_cstring, Failure};
 
@@ -689,6 +689,26 @@ fn checked_uid(session: &mut crate::core::Session, m: *const EmailMessage) -> Re
     };
     session.check_identity(uid, size, &id)?;
     Ok(uid)
+}
+
+/// Fetches the whole message (body and attachments) for a message read with
+/// `EMAIL_READ_HEADERS` (WINDEV's header-first reading), from the session it was read with,
+/// whose selected folder must still be the message's folder. Afterwards the message's body,
+/// HTML, attachments and source accessors give the whole message; strings handed out before
+/// stay valid. A running read iteration is not disturbed. Never sets \Seen. Loading a message
+/// twice does nothing.
+///
+/// Returns `EMAIL_OK`, `EMAIL_ERR_HANDLE`, `EMAIL_ERR_NOT_FOUND` (the message is gone or
+/// another folder is selected), or a network error.
+#[no_mangle]
+pub extern "C" fn email_message_load_body(s: *mut EmailSession, m: *const EmailMessage) -> IntPtr {
+    status_call(|| {
+        // The message is checked first: a bad message handle is reported as such.
+        crate::ffi::message::require_live(m)?;
+        with_session(s, |session| {
+            crate::ffi::message::load_body(m, |msg| Ok(session.load_full(msg)?))
+        })
+    })
 }
 
 /// Marks a message read earlier (from the selected folder) read or unread, as
