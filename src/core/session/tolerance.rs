@@ -202,6 +202,9 @@ impl Session {
     }
 }
 
+/// An answer as `imap.run` gives it: the bytes, and where the tagged completion starts.
+pub(super) type RawAnswer = (Vec<u8>, usize);
+
 impl Session {
     /// Runs the STATUS command `cmd` (as [`Session::run`] runs `imap.run(cmd)`, giving the
     /// answer and where its tagged completion starts), and salvages the STATUS responses
@@ -212,7 +215,7 @@ impl Session {
         &mut self,
         cmd: &str,
         what: &str,
-    ) -> Result<((Vec<u8>, usize), Vec<Vec<StatusAttribute>>)> {
+    ) -> Result<(RawAnswer, Vec<Vec<StatusAttribute>>)> {
         let (answer, taken) = self.run(
             |imap| {
                 let answer = imap.run(cmd)?;
