@@ -233,12 +233,19 @@ fn refused_name(k: Kind, name: &str) -> Option<&'static str> {
     }
 }
 
+/// The folder names a server cannot be sent at all: GNU Mailutils imap4d takes a quoted string
+/// that is exactly `{n}` (`CREATE "{5}"`) as the announcement of a literal and waits for it
+/// (docs/providers.md); `"x {5}"` or `"{5}x"` are fine.
+fn unsendable_name(k: Kind, name: &str) -> bool {
+    k == Kind::Imap4d && name == "{5}"
+}
+
 fn folders_round_trip_with_awkward_names(k: Kind) {
     let d = servers::server(k);
     let user = d.new_user("folders");
     let s = open(d, &user);
     let raw = message("Round trip", "Bob <bob@example.com>", "hello");
-    for short in AWKWARD_NAMES {
+    for short in AWKWARD_NAMES.into_iter().filter(|n| !unsendable_name(k, n)) {
         // Courier: below "INBOX." with "." ("x/y" is "INBOX.x.y"); the others as written.
         let full = d.folder_name(short);
         let name = full.as_str();
@@ -337,15 +344,15 @@ fn folders_round_trip_with_awkward_names(k: Kind) {
         ok(unsafe { email_delete_folder(s, cstr(&renamed).as_ptr()) });
         assert!(!names(s).contains(&renamed), "{name}");
     }
-    // Only the folders every user starts with are left, and on Cyrus the parent "x" that
-    // CREATE "x/y" made (Cyrus keeps it when its child goes).
+    // Only the folders every user starts with are left, and on Cyrus and imap4d the parent "x"
+    // that CREATE "x/y" made (they keep it when its child goes).
     let mut left = names(s);
     left.sort();
     let mut want: Vec<String> = ["INBOX", "Drafts", "Sent", "Trash"]
         .iter()
         .map(|f| d.folder_name(f))
         .collect();
-    if k == Kind::Cyrus {
+    if matches!(k, Kind::Cyrus | Kind::Imap4d) {
         want.push("x".to_string());
     }
     want.sort();

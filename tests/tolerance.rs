@@ -520,6 +520,78 @@ fn a_command_whose_own_answer_does_not_parse_fails_and_the_session_goes_on() {
     );
 }
 
+/// `email_folder_status`: Ok((messages, unseen, uidnext, uidvalidity)) or Err(status).
+fn folder_status(s: *mut EmailSession, name: &str) -> Result<(u32, u32, u32, u32), isize> {
+    let name = CString::new(name).unwrap();
+    let mut v = [0u32; 4];
+    let [m, u, n, uv] = &mut v;
+    let rc = unsafe { email_folder_status(s, name.as_ptr(), m, u, n, uv) };
+    if rc == EMAIL_OK {
+        Ok((v[0], v[1], v[2], v[3]))
+    } else {
+        Err(rc)
+    }
+}
+
+#[test]
+fn a_status_answer_with_an_unquoted_folder_name_gives_its_counts() {
+    // GNU Mailutils imap4d 3.15 writes the folder name of a STATUS answer unquoted, spaces and
+    // parentheses included: the line does not parse, but its last parenthesised group is the
+    // attributes of the one folder asked about. A garbled attribute list still fails.
+    let server = Script::default()
+        .bend(|cmd, answer| {
+            let extra: &[u8] = if cmd.starts_with("STATUS \"OLD (RENAMED)\"") {
+                b"* STATUS Old (renamed) (MESSAGES 4 UNSEEN 2 UIDNEXT 9 UIDVALIDITY 7)\r\n"
+            } else if cmd.starts_with("STATUS \"GARBLED (X)\"") {
+                b"* STATUS Garbled (x) (MESSAGES four UNSEEN 2 UIDNEXT 9 UIDVALIDITY 7)\r\n"
+            } else {
+                return answer;
+            };
+            before_completion(answer, extra)
+        })
+        .start(log());
+    let s = start(server.port, "");
+    let trace: Box<Mutex<Vec<String>>> = Box::default();
+    let user_data = &*trace as *const Mutex<Vec<String>> as *mut c_void;
+    assert_eq!(
+        email_set_trace_callback(s, Some(collect_trace), user_data),
+        EMAIL_OK
+    );
+    assert_eq!(
+        folder_status(s, "Old (renamed)"),
+        Ok((4, 2, 9, 7)),
+        "{}",
+        error_of(s)
+    );
+    assert_eq!(folder_status(s, "Garbled (x)"), Err(EMAIL_ERR_PROTOCOL));
+    assert!(error_of(s).contains("unparseable"), "{}", error_of(s));
+    assert!(error_of(s).contains("MESSAGES four"), "{}", error_of(s));
+    // The session goes on, on the same connection.
+    assert_eq!(
+        folder_status(s, "Old (renamed)"),
+        Ok((4, 2, 9, 7)),
+        "{}",
+        error_of(s)
+    );
+    assert_eq!(email_count(s, EMAIL_READ_ALL), 3, "{}", error_of(s));
+    assert_eq!(email_set_trace_callback(s, None, ptr::null_mut()), EMAIL_OK);
+    reads_all_and_closes(s, 3);
+    let trace = trace.lock().unwrap();
+    assert!(
+        trace.iter().any(|l| l.starts_with(
+            "[read as the STATUS asked for: a response whose folder name does not parse, \"* STATUS Old (renamed)"
+        )),
+        "{trace:#?}"
+    );
+    assert!(
+        trace
+            .iter()
+            .any(|l| l
+                .starts_with("[skipped: a response that does not parse, \"* STATUS Garbled (x)")),
+        "{trace:#?}"
+    );
+}
+
 #[test]
 fn a_misspelt_response_during_idle_is_skipped() {
     let server = Script {

@@ -84,6 +84,22 @@ pub struct FolderStatus {
     pub uid_validity: u32,
 }
 
+impl FolderStatus {
+    fn from_attributes(status: &[StatusAttribute]) -> FolderStatus {
+        let mut s = FolderStatus::default();
+        for a in status {
+            match *a {
+                StatusAttribute::Messages(n) => s.messages = n,
+                StatusAttribute::Unseen(n) => s.unseen = n,
+                StatusAttribute::UidNext(n) => s.uid_next = n,
+                StatusAttribute::UidValidity(n) => s.uid_validity = n,
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
 /// The longest a single IDLE runs before it is ended and re-issued (RFC 2177 asks for less
 /// than 29 minutes; a short round also bounds how late a timeout can be when the server sends
 /// keep-alive lines, which restart the socket's read timeout).
@@ -670,8 +686,8 @@ impl Session {
         check_folder(name)?;
         self.require_folder(name, true)
             .map_err(|e| e.context(&format!("STATUS {name}")))?;
-        let reply = self
-            .command(
+        let (answer, salvaged) = self
+            .run_status(
                 &format!(
                     "STATUS {} (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)",
                     folder_arg(name)
@@ -679,29 +695,30 @@ impl Session {
                 &format!("STATUS {name}"),
             )
             .map_err(missing)?;
+        let reply = Reply {
+            data: answer.0,
+            done: answer.1,
+        };
+        self.track(&reply);
         let encoded = mutf7::encode(name);
-        let mut found = None;
+        let (mut exact, mut other) = (None, None);
         for r in reply.untagged() {
             if let Response::MailboxData(MailboxDatum::Status { mailbox, status }) = r {
-                let exact = same_folder(&reply.unquote(&mailbox), &encoded);
-                if found.is_none() || exact {
-                    let mut s = FolderStatus::default();
-                    for a in status {
-                        match a {
-                            StatusAttribute::Messages(n) => s.messages = n,
-                            StatusAttribute::Unseen(n) => s.unseen = n,
-                            StatusAttribute::UidNext(n) => s.uid_next = n,
-                            StatusAttribute::UidValidity(n) => s.uid_validity = n,
-                            _ => {}
-                        }
-                    }
-                    found = Some(s);
+                if same_folder(&reply.unquote(&mailbox), &encoded) {
+                    exact = Some(FolderStatus::from_attributes(&status));
+                } else if other.is_none() {
+                    other = Some(FolderStatus::from_attributes(&status));
                 }
             }
         }
-        found.ok_or_else(|| {
-            Error::Protocol(format!("STATUS {name}: the server sent no STATUS data"))
-        })
+        // A STATUS whose folder name did not parse (GNU Mailutils imap4d leaves names with
+        // spaces unquoted) answers the one folder asked about: before a STATUS of another.
+        exact
+            .or_else(|| salvaged.first().map(|a| FolderStatus::from_attributes(a)))
+            .or(other)
+            .ok_or_else(|| {
+                Error::Protocol(format!("STATUS {name}: the server sent no STATUS data"))
+            })
     }
 
     // ----- flags -----

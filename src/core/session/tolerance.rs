@@ -8,6 +8,13 @@
 //! (the `* 1 FETCH` of a FETCH, the `* LIST` of a LIST, ...): the caller then learns that the
 //! answer is incomplete instead of getting less than the server sent. The session stays usable
 //! in both cases: the stream is intact.
+//!
+//! One answer is salvaged instead ([`status_attributes`]): a one-line `* STATUS <name>
+//! (<attributes>)` whose folder name does not parse (GNU Mailutils imap4d writes names with
+//! spaces or parentheses unquoted). imapmail asks STATUS about one folder at a time, so the
+//! last parenthesised group of such a line is that folder's attributes.
+
+use imap_proto::{MailboxDatum, Response, StatusAttribute};
 
 use super::Session;
 use crate::core::error::{Error, Result};
@@ -70,6 +77,58 @@ impl Skipped {
                 self.more
             ))
         })
+    }
+}
+
+impl Skipped {
+    /// Takes out the STATUS responses that [`status_attributes`] salvages: each line and its
+    /// attributes. The others stay (and a STATUS among them still fails the command).
+    pub fn take_status(&mut self) -> Vec<(Vec<u8>, Vec<StatusAttribute>)> {
+        let mut salvaged = Vec::new();
+        self.responses.retain(|r| match status_attributes(r) {
+            Some(attributes) => {
+                salvaged.push((r.clone(), attributes));
+                false
+            }
+            None => true,
+        });
+        salvaged
+    }
+}
+
+/// The attributes of a skipped `* STATUS <name> (<attributes>)` response, one line, whose
+/// folder name does not parse (`* STATUS Entr&AOk-e (renamed) (MESSAGES 1 UNSEEN 1)`, from GNU
+/// Mailutils imap4d): the last parenthesised group, parsed by imap-proto as the attributes of
+/// `* STATUS "x" (<attributes>)`. `None` for anything else: another response, literals, an
+/// empty or garbled attribute list, text after it.
+pub fn status_attributes(response: &[u8]) -> Option<Vec<StatusAttribute>> {
+    let line = response.strip_suffix(b"\n")?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return None;
+    }
+    const PREFIX: &[u8] = b"* STATUS ";
+    let head = line.get(..PREFIX.len())?;
+    if !head.eq_ignore_ascii_case(PREFIX) {
+        return None;
+    }
+    let body = line[PREFIX.len()..].strip_suffix(b")")?;
+    let open = body.iter().rposition(|&b| b == b'(')?;
+    let (name, attributes) = (&body[..open], &body[open + 1..]);
+    let named = name
+        .strip_suffix(b" ")
+        .is_some_and(|n| n.iter().any(|b| !b.is_ascii_whitespace()));
+    if !named || attributes.is_empty() || attributes.contains(&b')') {
+        return None;
+    }
+    let rebuilt = [&b"* STATUS \"x\" ("[..], attributes, b")\r\n"].concat();
+    match imap_proto::parser::parse_response(&rebuilt) {
+        Ok((rest, Response::MailboxData(MailboxDatum::Status { status, .. })))
+            if rest.is_empty() && !status.is_empty() =>
+        {
+            Some(status)
+        }
+        _ => None,
     }
 }
 
@@ -140,6 +199,46 @@ impl Session {
             (Ok(_), Some(e)) => Err(e.context(what)),
             (result, _) => result,
         }
+    }
+}
+
+/// An answer as `imap.run` gives it: the bytes, and where the tagged completion starts.
+pub(super) type RawAnswer = (Vec<u8>, usize);
+
+impl Session {
+    /// Runs the STATUS command `cmd` (as [`Session::run`] runs `imap.run(cmd)`, giving the
+    /// answer and where its tagged completion starts), and salvages the STATUS responses
+    /// skipped in it with [`status_attributes`]: their attributes come back with the answer, and
+    /// a trace note says so. Any other skipped response is noted and judged as by
+    /// [`Session::conclude`].
+    pub(super) fn run_status(
+        &mut self,
+        cmd: &str,
+        what: &str,
+    ) -> Result<(RawAnswer, Vec<Vec<StatusAttribute>>)> {
+        let (answer, taken) = self.run(
+            |imap| {
+                let answer = imap.run(cmd)?;
+                Ok((answer, imap.take_skipped()))
+            },
+            what,
+        )?;
+        let mut skipped = Skipped::new(taken);
+        let salvaged = skipped.take_status();
+        skipped.trace(&self.trace);
+        if self.trace.is_active() {
+            for (r, _) in &salvaged {
+                let note = format!(
+                    "[read as the STATUS asked for: a response whose folder name does not parse, {}]",
+                    excerpt(r)
+                );
+                self.trace.emit(Direction::Received, note.as_bytes());
+            }
+        }
+        if let Some(e) = skipped.verdict(what) {
+            return Err(e.context(what));
+        }
+        Ok((answer, salvaged.into_iter().map(|(_, a)| a).collect()))
     }
 }
 
@@ -216,5 +315,61 @@ mod tests {
         let long = [b"* X ".as_slice(), &[b'y'; 500], b"\r\n"].concat();
         assert!(excerpt(&long).ends_with(" ..."));
         assert!(excerpt(&long).len() < EXCERPT_MAX + 10);
+    }
+
+    #[test]
+    fn a_status_line_whose_folder_name_does_not_parse() {
+        use StatusAttribute as A;
+        let imap4d =
+            b"* STATUS Entr&AOk-e (renamed) (MESSAGES 1 UNSEEN 1 UIDNEXT 6 UIDVALIDITY 9)\r\n";
+        assert!(imap_proto::parser::parse_response(imap4d).is_err());
+        assert_eq!(
+            status_attributes(imap4d),
+            Some(vec![
+                A::Messages(1),
+                A::Unseen(1),
+                A::UidNext(6),
+                A::UidValidity(9)
+            ])
+        );
+        assert_eq!(
+            status_attributes(b"* status a (b) c (MESSAGES 4)\n"),
+            Some(vec![A::Messages(4)])
+        );
+        for r in [
+            &b"* STATUS x (MESSAGES one)\r\n"[..],
+            b"* STATUS x (MESSAGES 1 GARBAGE 2)\r\n",
+            b"* STATUS x (MESSAGES 1\r\n",
+            b"* STATUS x (MESSAGES 1) trailing\r\n",
+            b"* STATUS x ()\r\n",
+            b"* STATUS (MESSAGES 1)\r\n",
+            b"* STATUS  (MESSAGES 1)\r\n",
+            b"* STATUS x (MESSAGES 1))\r\n",
+            b"* STATUS {3}\r\nx y (MESSAGES 1)\r\n",
+            b"* STATUS x (MESSAGES 1)",
+            b"* LIST x (MESSAGES 1)\r\n",
+            b"* 1 FETCH (UID 7)\r\n",
+        ] {
+            assert_eq!(
+                status_attributes(r),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(r)
+            );
+        }
+        let mut skipped = Skipped::new((
+            vec![
+                b"* 9 EXPUNGED\r\n".to_vec(),
+                imap4d.to_vec(),
+                b"* STATUS x (MESSAGES x)\r\n".to_vec(),
+            ],
+            0,
+        ));
+        let salvaged = skipped.take_status();
+        assert_eq!(salvaged.len(), 1);
+        assert_eq!(salvaged[0].0, imap4d.to_vec());
+        // The garbled one stays, and still fails the STATUS.
+        assert_eq!(skipped.responses.len(), 2);
+        assert!(skipped.verdict("STATUS x").is_some());
     }
 }
