@@ -113,11 +113,13 @@ def test_flags_and_keywords(connect, scratch, make_message) -> None:
         s.mark_read(uid + 100)
     with pytest.raises(imapmail.ArgumentError):
         s.mark_read(0)
-    # In a folder selected read-only nothing changes (Dovecot answers "OK Store ignored with
-    # read-only mailbox" rather than NO, so no error is raised here).
+    # In a folder selected read-only a change is refused before anything is sent (a server
+    # would answer OK and change nothing), and nothing changes.
     s.select_folder(scratch, read_only=True)
-    s.mark_read(uid)
-    s.add_flags(uid, Flag.DRAFT)
+    with pytest.raises(imapmail.ServerError, match="read-only"):
+        s.mark_read(uid)
+    with pytest.raises(imapmail.ServerError, match="read-only"):
+        s.add_flags(uid, Flag.DRAFT)
     m = s.read_first()
     assert not m.is_read and m.flags == Flag.FLAGGED
 
