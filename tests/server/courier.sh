@@ -91,9 +91,9 @@ runtime_deps() {
         grep -Ev "$SKIP_DEPS" | sort -u
 }
 
-# prepare_cache: the cache directory, reachable by the server's own user.
-# shellcheck source=tests/server/cache.sh
-. "$SCRIPT_DIR/cache.sh"
+# prepare_cache, pick_port, port_ready, make_test_certs.
+# shellcheck source=tests/server/common.sh
+. "$SCRIPT_DIR/common.sh"
 
 ensure_installed() {
     local root="$CACHE/courier-root" stamp want p missing=()
@@ -177,49 +177,11 @@ running() {
     printf '%s' "$pid"
 }
 
-pick_port() {
-    python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
-port_ready() {
-    python3 - "$1" "${2:-plain}" "$CA" <<'PY' 2>/dev/null
-import socket, ssl, sys
-port, mode, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-s = socket.create_connection(("127.0.0.1", port), timeout=2)
-if mode == "tls":
-    ctx = ssl.create_default_context(cafile=ca)
-    s = ctx.wrap_socket(s, server_hostname="127.0.0.1")
-line = s.makefile("rb").readline()
-s.close()
-sys.exit(0 if line.startswith(b"* OK") else 1)
-PY
-}
 
 gen_certs() {
-    local dir="$1" days=7
-    umask 022
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$dir/ca.key" -out "$dir/ca.pem" -days "$days" \
-        -subj "/O=imapmail tests/CN=imapmail throwaway test CA $(date +%s)-$$" \
-        -addext "basicConstraints=critical,CA:TRUE" \
-        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$dir/server.key" -out "$dir/server.csr" \
-        -subj "/O=imapmail tests/CN=localhost" 2>/dev/null
-    cat >"$dir/server.ext" <<'EOF'
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid,issuer
-EOF
-    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-        -CAcreateserial -CAserial "$dir/ca.srl" -days "$days" -sha256 \
-        -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
-    openssl verify -CAfile "$dir/ca.pem" "$dir/server.pem" >/dev/null ||
-        die "generated server certificate does not verify against the test CA"
+    local dir="$1"
+    make_test_certs "$dir"
     # couriertls wants the key and the certificate in one file.
     cat "$dir/server.key" "$dir/server.pem" >"$dir/etc/imapd.pem"
     chmod 600 "$dir/ca.key" "$dir/server.key"
