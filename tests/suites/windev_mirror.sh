@@ -26,7 +26,8 @@ tmp=$(mktemp -d /tmp/imwd.XXXXXX)
 trap 'rm -rf "$tmp"; fixture_stop 2>/dev/null || true' EXIT
 cc -std=c99 -O1 -g -Wall -Wextra -Werror -pthread -o "$tmp/windev_mirror" tests/c/windev_mirror.c -ldl
 # The mirror also builds for Windows: x86 with __stdcall pointers (API() calling
-# imapmail_stdcall.dll), x64 with the one convention.
+# imapmail_stdcall.dll; tests/suites/windows.sh runs that build under 32-bit Wine), x64 with the
+# one convention.
 for cc_win in i686-w64-mingw32-gcc x86_64-w64-mingw32-gcc; do
     if command -v "$cc_win" >/dev/null; then
         "$cc_win" -std=c99 -O1 -Wall -Wextra -Werror -o "$tmp/windev_mirror-$cc_win.exe" tests/c/windev_mirror.c
@@ -38,6 +39,6 @@ done
 . tests/packaging/fixture.sh
 fixture_start >/dev/null
 mkdir -p "$tmp/saved"
-IMAPMAIL_PASSWORD=$FIX_PASS "$tmp/windev_mirror" "$target/release/libimapmail.so" 127.0.0.1 "$IMAPS_PORT" "$IMAP_PORT" \
+IMAPMAIL_PASSWORD=$FIX_PASS WINDEV_MIRROR_SECURITY=tls "$tmp/windev_mirror" "$target/release/libimapmail.so" 127.0.0.1 "$IMAPS_PORT" "$IMAP_PORT" \
     "$FIX_USER" "$CA_FILE" "$tmp/saved"
 [ "$(ls "$tmp/saved" | sort | tr '\n' ' ')" = "data.bin report.txt " ] || { ls -la "$tmp/saved"; echo "windev_mirror.sh: saved files differ" >&2; exit 1; }
