@@ -19,6 +19,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
+#[path = "spool.rs"]
+mod spool;
+
 /// A running Dovecot test instance (127.0.0.1 only).
 pub struct Dovecot {
     /// The instance directory (dovecot.conf, dovecot.log, mail/, users/, ...).
@@ -243,36 +246,23 @@ impl Dovecot {
         raws: &[Vec<u8>],
         seen: &dyn Fn(usize) -> bool,
     ) {
-        if raws.is_empty() {
-            return;
-        }
         let spool = self.dir.join("spool").join(format!(
             "{}-{}",
             std::process::id(),
             SPOOL_COUNTER.fetch_add(1, Ordering::SeqCst)
         ));
-        std::fs::create_dir_all(&spool)
-            .unwrap_or_else(|e| panic!("mkdir {}: {e}", spool.display()));
-        for (chunk_no, chunk) in raws.chunks(500).enumerate() {
-            let mut args: Vec<std::ffi::OsString> = vec![
-                "add-messages".into(),
-                self.dir.clone().into(),
-                user.name.clone().into(),
-                folder.into(),
-            ];
-            for (j, raw) in chunk.iter().enumerate() {
-                let i = chunk_no * 500 + j;
-                let path = spool.join(format!("{i:06}.eml"));
-                std::fs::write(&path, raw)
-                    .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-                if seen(i) {
-                    args.push("--seen".into());
-                }
-                args.push(path.into());
-            }
-            run_script(&args);
-        }
-        let _ = std::fs::remove_dir_all(&spool);
+        spool::add_messages(
+            &spool,
+            500,
+            &self.dir,
+            &user.name,
+            folder,
+            raws,
+            seen,
+            |args| {
+                run_script(args);
+            },
+        );
     }
 
     /// Last `lines` lines of the server log (handy in assertion messages).

@@ -17,6 +17,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
+// Also loaded by tests/common in test crates that include both harnesses (mailbox.rs).
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/spool.rs"]
+mod spool;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Dovecot,
@@ -282,36 +287,23 @@ impl Server {
         raws: &[Vec<u8>],
         seen: &dyn Fn(usize) -> bool,
     ) {
-        if raws.is_empty() {
-            return;
-        }
         let spool = self.dir.join(format!(
             "spool-in-{}",
             COUNTER.fetch_add(1, Ordering::SeqCst)
         ));
-        std::fs::create_dir_all(&spool)
-            .unwrap_or_else(|e| panic!("mkdir {}: {e}", spool.display()));
-        for (chunk_no, chunk) in raws.chunks(1000).enumerate() {
-            let mut args: Vec<std::ffi::OsString> = vec![
-                "add-messages".into(),
-                self.dir.clone().into(),
-                user.name.clone().into(),
-                folder.into(),
-            ];
-            for (j, raw) in chunk.iter().enumerate() {
-                let i = chunk_no * 1000 + j;
-                let path = spool.join(format!("{i:06}.eml"));
-                std::fs::write(&path, raw)
-                    .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-                if seen(i) {
-                    args.push("--seen".into());
-                }
-                args.push(path.into());
-            }
-            let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-            run(self.kind, &refs);
-        }
-        let _ = std::fs::remove_dir_all(&spool);
+        spool::add_messages(
+            &spool,
+            1000,
+            &self.dir,
+            &user.name,
+            folder,
+            raws,
+            seen,
+            |args| {
+                let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+                run(self.kind, &refs);
+            },
+        );
     }
 
     /// The server's own name of a "/"-separated folder (Courier keeps folders below "INBOX."
