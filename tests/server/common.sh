@@ -1,5 +1,5 @@
-# Shared by the scripts of the servers unpacked from Debian packages (cyrus.sh, courier.sh,
-# imap4d.sh): sourced after they define CACHE, CA and die().
+# Shared by the server scripts (cyrus.sh, courier.sh, imap4d.sh; dovecot.sh takes only
+# make_test_certs): sourced after they define die() (and CACHE, CA where used).
 
 # The cache directory: made mode 0755 where missing, and refused (with what it needs) when the
 # unprivileged server user cannot reach it or its path would break the generated files.

@@ -23,6 +23,9 @@ die() {
     echo "dovecot.sh: error: $*" >&2
     exit 1
 }
+# make_test_certs (the throwaway CA and server certificate).
+# shellcheck source=tests/server/common.sh
+. "$SCRIPT_DIR/common.sh"
 
 usage() {
     sed -n '2,13p' "$SELF" | sed 's/^# \{0,1\}//' >&2
@@ -151,31 +154,10 @@ PY
 }
 
 gen_certs() {
-    local dir="$1" days=7
-    umask 022
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$dir/ca.key" -out "$dir/ca.pem" -days "$days" \
-        -subj "/O=imapmail tests/CN=imapmail throwaway test CA $(date +%s)-$$" \
-        -addext "basicConstraints=critical,CA:TRUE" \
-        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$dir/server.key" -out "$dir/server.csr" \
-        -subj "/O=imapmail tests/CN=localhost" 2>/dev/null
-    cat >"$dir/server.ext" <<'EOF'
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid,issuer
-EOF
-    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-        -CAcreateserial -CAserial "$dir/ca.srl" -days "$days" -sha256 \
-        -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+    local dir="$1"
+    make_test_certs "$dir"
     # Well-known RFC 7919 group: no slow parameter generation.
     openssl genpkey -genparam -algorithm DH -pkeyopt dh_param:ffdhe2048 -out "$dir/dh.pem" 2>/dev/null
-    openssl verify -CAfile "$dir/ca.pem" "$dir/server.pem" >/dev/null ||
-        die "generated server certificate does not verify against the test CA"
     chmod 600 "$dir/ca.key" "$dir/server.key"
 }
 
