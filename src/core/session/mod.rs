@@ -375,7 +375,7 @@ impl Session {
                 },
                 &what,
             )
-            .map_err(not_found_if_missing)?;
+            .map_err(mailbox::missing)?;
         self.exists = mailbox.exists;
         self.folder = folder.to_string();
         self.uid_validity = mailbox.uid_validity;
@@ -1301,10 +1301,6 @@ fn route_fetch(fetch: &imap::types::Fetch<'_>, opts: &ReadOptions, queue: &mut V
 fn pipeline_depth(round_trip: std::time::Duration) -> usize {
     let ms = round_trip.as_millis() as usize;
     (1 + ms / 2).min(8)
-}
-
-fn not_found_if_missing(e: Error) -> Error {
-    mailbox::missing(e)
 }
 
 fn capability_set(caps: &imap::types::Capabilities) -> HashSet<String> {
